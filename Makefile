@@ -1,0 +1,52 @@
+# Patient segmentation warehouse: `make run` builds everything from nothing, `make test` checks it.
+PYTHON      ?= python3.11
+VENV        := .venv
+BIN         := $(VENV)/bin
+PATIENTS    ?= 10000
+SEED        ?= 42
+WAREHOUSE   ?= warehouse.duckdb
+MIMIC_DIR   ?=
+DBT_FLAGS   ?=
+export WAREHOUSE
+
+STAMP := $(VENV)/.installed
+
+.PHONY: setup run data build test lint bench docs clean
+
+setup: $(STAMP)
+
+# Reinstall only when the pinned requirements or the package metadata change.
+$(STAMP): requirements.txt pyproject.toml
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found (Python 3.11 is required)" >&2; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $(STAMP)
+
+# Raw MIMIC-IV tables: from a real download when MIMIC_DIR is given, else the synthetic population.
+data: $(STAMP)
+ifneq ($(strip $(MIMIC_DIR)),)
+	$(BIN)/python -m generator.load $(MIMIC_DIR) --db $(WAREHOUSE)
+else
+	$(BIN)/python -m generator --patients $(PATIENTS) --seed $(SEED) --db $(WAREHOUSE) --skip-if-current
+endif
+
+build: $(STAMP)
+	$(BIN)/dbt build --project-dir . --profiles-dir . $(DBT_FLAGS)
+
+run: data build
+
+lint: $(STAMP)
+	$(BIN)/ruff check generator segmentation models_py tests bench
+
+test: $(STAMP) lint
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+docs: $(STAMP)
+	$(BIN)/dbt docs generate --project-dir . --profiles-dir .
+
+clean:
+	rm -rf target logs .pytest_cache .ruff_cache
