@@ -35,9 +35,8 @@ class RawTable:
 
     def create_sql(self, qualified_name: str | None = None) -> str:
         """CREATE TABLE statement with the contract's columns, optionally under another name."""
-        body = ",\n    ".join(
-            f"{column.name} {column.sql_type}{' not null' if column.not_null else ''}" for column in self.columns
-        )
+        definitions = [f"{c.name} {c.sql_type}{' not null' if c.not_null else ''}" for c in self.columns]
+        body = ",\n    ".join(definitions)
         return f"create table {qualified_name or self.qualified_name} (\n    {body}\n)"
 
 

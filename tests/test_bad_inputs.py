@@ -1,0 +1,255 @@
+"""Bad inputs for the real-data loader: each case is the fixture with one fault.
+
+Every case ends one of two ways, decided by what a user would expect:
+
+- **error**: the file cannot be read as MIMIC-IV (layout, encoding, a value that does not fit its type).
+  The loader exits 1 with one `error: ...` line naming the file and, where there is one, the line and column;
+  the warehouse's previous raw tables stay exactly as they were.
+- **loads**: the file is well-formed and every value fits its type, but a row is wrong in a way only the
+  data model can judge (duplicates, a dotted or lower-case code, formula text, an impossible date order).
+  Every raw row must then be in the raw tables exactly as written; the dbt models report such rows.
+"""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from conftest import FIXTURE_MIMIC_DIR, load_mimic
+from test_load import (
+    TABLES,
+    assert_raw_tables_match,
+    copy_fixture,
+    edit_file,
+    read_text,
+    set_field,
+    source_path,
+)
+
+from generator.load import main
+
+Damage = Callable[[Path], None]
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    damage: Damage
+    # Fragments of the expected error line; empty when the damaged folder must load.
+    error: tuple[str, ...] = ()
+
+
+def _path(mimic_dir: Path, table: str) -> Path:
+    return source_path(mimic_dir, TABLES[table])
+
+
+def with_field(table: str, line: int, column: str, value: str) -> Damage:
+    return with_text(table, lambda text: set_field(text, line, column, value))
+
+
+def with_text(table: str, edit: Callable[[str], str]) -> Damage:
+    return lambda mimic_dir: edit_file(_path(mimic_dir, table), edit)
+
+
+def with_bytes(table: str, edit: Callable[[bytes], bytes]) -> Damage:
+    """Rewrite the file's (uncompressed) bytes, keeping its compression."""
+    def damage(mimic_dir: Path) -> None:
+        path = _path(mimic_dir, table)
+        if path.name.endswith(".gz"):
+            path.write_bytes(gzip.compress(edit(gzip.decompress(path.read_bytes()))))
+        else:
+            path.write_bytes(edit(path.read_bytes()))
+    return damage
+
+
+def with_columns(table: str, edit: Callable[[list[list[str]]], list[list[str]]]) -> Damage:
+    """Rewrite a file without quoted commas column-wise: `edit` gets and returns the columns, header first."""
+    def edit_text(text: str) -> str:
+        rows = [line.split(",") for line in text.splitlines()]
+        columns = [list(column) for column in zip(*rows, strict=True)]
+        return "".join(",".join(row) + "\n" for row in zip(*edit(columns), strict=True))
+    return with_text(table, edit_text)
+
+
+def removed(table: str) -> Damage:
+    return lambda mimic_dir: _path(mimic_dir, table).unlink()
+
+
+def latin1_title(line: int, title: str) -> Damage:
+    def damage(mimic_dir: Path) -> None:
+        path = _path(mimic_dir, "mimiciv_hosp.d_icd_diagnoses")
+        path.write_bytes(set_field(read_text(path), line, "long_title", title).encode("latin-1"))
+    return damage
+
+
+def truncated_gzip(mimic_dir: Path) -> None:
+    path = _path(mimic_dir, "mimiciv_hosp.diagnoses_icd")
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+def plain_text_named_gz(mimic_dir: Path) -> None:
+    path = _path(mimic_dir, "mimiciv_hosp.diagnoses_icd")
+    path.write_text(read_text(path), encoding="utf-8")
+
+
+def both_plain_and_gz(mimic_dir: Path) -> None:
+    path = _path(mimic_dir, "mimiciv_hosp.patients")
+    path.with_name(path.name + ".gz").write_bytes(gzip.compress(path.read_bytes()))
+
+
+def swap_columns(first: int, second: int) -> Callable[[list[list[str]]], list[list[str]]]:
+    def edit(columns: list[list[str]]) -> list[list[str]]:
+        columns[first], columns[second] = columns[second], columns[first]
+        return columns
+    return edit
+
+
+def header_replaced(table: str, old: str, new: str) -> Damage:
+    def edit(text: str) -> str:
+        header, rest = text.split("\n", 1)
+        return header.replace(old, new) + "\n" + rest
+    return with_text(table, edit)
+
+
+PATIENTS = "mimiciv_hosp.patients"
+ADMISSIONS = "mimiciv_hosp.admissions"
+DIAGNOSES = "mimiciv_hosp.diagnoses_icd"
+DICTIONARY = "mimiciv_hosp.d_icd_diagnoses"
+ICUSTAYS = "mimiciv_icu.icustays"
+
+ERROR_CASES = [
+    # layout
+    Case("missing file", removed(DICTIONARY), ("hosp/d_icd_diagnoses.csv.gz not found",)),
+    Case("both .csv and .csv.gz of one table", both_plain_and_gz,
+         ("both hosp/patients.csv.gz and hosp/patients.csv exist",)),
+    Case("missing column", with_columns(PATIENTS, lambda columns: columns[:4] + columns[5:]),
+         ("hosp/patients.csv line 1: missing column anchor_year_group",)),
+    Case("extra column", with_columns(ICUSTAYS, lambda columns: [*columns, ["comment"] + [""] * 6]),
+         ("icu/icustays.csv line 1: unexpected column 'comment'",)),
+    Case("renamed column", header_replaced(DIAGNOSES, "icd_code", "icd9_code"),
+         ("hosp/diagnoses_icd.csv.gz line 1: column icd_code is missing", "'icd9_code'")),
+    Case("upper-case header", header_replaced(PATIENTS, "subject_id", "SUBJECT_ID"),
+         ("hosp/patients.csv line 1: column subject_id is missing", "'SUBJECT_ID'")),
+    Case("columns out of order", with_columns(ADMISSIONS, swap_columns(2, 3)),
+         ("hosp/admissions.csv line 1: the columns are out of order",)),
+    Case("semicolon delimiter", with_text(PATIENTS, lambda text: text.replace(",", ";")),
+         ("hosp/patients.csv line 1: the header is separated by semicolons",)),
+    Case("tab delimiter", with_text(DIAGNOSES, lambda text: text.replace(",", "\t")),
+         ("hosp/diagnoses_icd.csv.gz line 1: the header is separated by tabs",)),
+    Case("empty file (0 bytes)", with_bytes(ICUSTAYS, lambda _: b""),
+         ("icu/icustays.csv line 1: no header line",)),
+    Case("blank line before the header", with_text(PATIENTS, lambda text: "\n" + text),
+         ("hosp/patients.csv line 1: no header line",)),
+    # encoding and compression
+    Case("truncated gzip", truncated_gzip, ("hosp/diagnoses_icd.csv.gz cannot be read",)),
+    Case("plain text named .csv.gz", plain_text_named_gz, ("hosp/diagnoses_icd.csv.gz cannot be read",)),
+    Case("latin-1 bytes in a title", latin1_title(16, "Démence sénile, non compliquée"),
+         ("hosp/d_icd_diagnoses.csv line 16, column long_title: not valid UTF-8",)),
+    # rows that cannot be split into the header's fields
+    Case("comma in an unquoted title", with_text(DICTIONARY, lambda text: text.replace(
+        '"Anemia, unspecified"', "Anemia, unspecified", 1)),
+         ("hosp/d_icd_diagnoses.csv line 15: more fields than the header's 3 columns",)),
+    Case("row with a field missing", with_text(ADMISSIONS, lambda text: text.replace(",0\n", "\n", 4)),
+         ("hosp/admissions.csv line 2: fewer fields than the header's 16 columns",)),
+    Case("quote never closed", with_text(DICTIONARY, lambda text: text.replace(
+        "\nZ66,10,Do not resuscitate", '\nZ66,10,"Do not resuscitate')),
+         ("hosp/d_icd_diagnoses.csv line 104, column long_title: a quoted value that is never closed",)),
+    # values that do not fit their type
+    Case("text in a numeric column", with_field(PATIENTS, 5, "anchor_age", "unknown"),
+         ("hosp/patients.csv line 5, column anchor_age: 'unknown' is not a whole number",)),
+    Case("decimal in an integer column", with_field(DIAGNOSES, 3, "seq_num", "1.5"),
+         ("hosp/diagnoses_icd.csv.gz line 3, column seq_num: '1.5' is not a whole number",)),
+    Case("integer out of range", with_field(PATIENTS, 2, "anchor_age", "40000"),
+         ("hosp/patients.csv line 2, column anchor_age: '40000' is not a whole number from -32768 to 32767",
+          "(smallint)")),
+    Case("number padded with blanks", with_field(ICUSTAYS, 2, "stay_id", " 30100041"),
+         ("icu/icustays.csv line 2, column stay_id: ' 30100041' is not a whole number",)),
+    Case("unparsable timestamp", with_field(ADMISSIONS, 4, "admittime", "yesterday"),
+         ("hosp/admissions.csv line 4, column admittime: 'yesterday' is not a timestamp",)),
+    Case("impossible timestamp (month 13)", with_field(ADMISSIONS, 17, "admittime", "2180-13-45 10:00:00"),
+         ("hosp/admissions.csv line 17, column admittime: '2180-13-45 10:00:00' is not a timestamp",)),
+    Case("impossible date (Feb 30)", with_field(PATIENTS, 5, "dod", "2142-02-30"),
+         ("hosp/patients.csv line 5, column dod: '2142-02-30' is not a date (expected YYYY-MM-DD)",)),
+    Case("ISO 8601 'T' timestamp", with_field(ICUSTAYS, 3, "intime", "2168-11-02T18:32:00"),
+         ("icu/icustays.csv line 3, column intime: '2168-11-02T18:32:00' is not a timestamp",)),
+    Case("date where a timestamp belongs", with_field(ADMISSIONS, 9, "dischtime", "2155-03-09"),
+         ("hosp/admissions.csv line 9, column dischtime: '2155-03-09' is not a timestamp",)),
+    Case("empty required field", with_field(ADMISSIONS, 3, "admittime", ""),
+         ("hosp/admissions.csv line 3, column admittime: is empty but required",)),
+    Case("value longer than its varchar", with_field(PATIENTS, 2, "gender", "Male"),
+         ("hosp/patients.csv line 2, column gender: 'Male' is longer than 1 character (varchar(1))",)),
+    Case("ICD code longer than 7 characters", with_field(DIAGNOSES, 2, "icd_code", "I5023XXX"),
+         ("hosp/diagnoses_icd.csv.gz line 2, column icd_code: 'I5023XXX' is longer than 7 characters",)),
+]
+
+LOAD_CASES = [
+    Case("duplicated rows", with_text(DIAGNOSES, lambda text: text + "".join(text.splitlines(True)[1:6]))),
+    Case("Windows line endings (CRLF)", with_text(ADMISSIONS, lambda text: text.replace("\n", "\r\n"))),
+    Case("UTF-8 byte order mark", with_bytes(PATIENTS, lambda data: b"\xef\xbb\xbf" + data)),
+    Case("trailing empty lines", with_text(ICUSTAYS, lambda text: text + "\n\n\n")),
+    Case("header only", with_text(ICUSTAYS, lambda text: text.split("\n", 1)[0] + "\n")),
+    Case("ICD code with a dot", with_field(DIAGNOSES, 6, "icd_code", "428.0")),
+    Case("lower-case ICD code", with_field(DIAGNOSES, 11, "icd_code", "i5023")),
+    Case("code missing from the dictionary", with_field(DIAGNOSES, 12, "icd_code", "XYZ123")),
+    Case("spreadsheet formula in a text column",
+         with_field(ADMISSIONS, 2, "race", '=HYPERLINK("http://example.com","WHITE")')),
+    Case("quoted field with commas and doubled quotes",
+         with_field(DICTIONARY, 5, "long_title", 'Malignant neoplasm of liver, "secondary", NOS')),
+    Case("quoted field with a line break",
+         with_field(DICTIONARY, 7, "long_title", "Secondary neoplasm\nof bone")),
+    Case("non-ASCII UTF-8 text", with_field(DICTIONARY, 16, "long_title", "Démence sénile, non compliquée")),
+    Case("quote inside an unquoted value", with_text(ADMISSIONS, lambda text: text.replace(
+        ",WHITE,", ',WHITE "OTHER",', 1))),
+    Case("quoted empty field",
+         with_text(ADMISSIONS, lambda text: text.replace(",,EW EMER.", ',"",EW EMER.', 1))),
+    Case("quoted numbers", with_text(PATIENTS, lambda text: text.replace("10100001,", '"10100001",', 1))),
+    Case("discharge before admission", with_field(ADMISSIONS, 3, "dischtime", "2130-03-01 00:00:00")),
+    Case("negative ICU length of stay", with_field(ICUSTAYS, 2, "los", "-0.5")),
+    Case("admission of an unknown patient", with_field(ADMISSIONS, 2, "subject_id", "19999999")),
+]
+
+
+@pytest.fixture(scope="module")
+def previous_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A warehouse already holding the fixture, as before a user's second load."""
+    db = tmp_path_factory.mktemp("previous") / "warehouse.duckdb"
+    load_mimic(FIXTURE_MIMIC_DIR, db)
+    return db
+
+
+def _damaged_copy(tmp_path: Path, case: Case) -> Path:
+    mimic_dir = copy_fixture(tmp_path / "mimic")
+    case.damage(mimic_dir)
+    return mimic_dir
+
+
+@pytest.mark.parametrize("case", ERROR_CASES, ids=[case.name for case in ERROR_CASES])
+def test_bad_input_stops_the_load(case: Case, tmp_path: Path, previous_warehouse: Path,
+                                  capsys: pytest.CaptureFixture[str]) -> None:
+    mimic_dir = _damaged_copy(tmp_path, case)
+    db = tmp_path / "warehouse.duckdb"
+    shutil.copy(previous_warehouse, db)
+    exit_code = main([str(mimic_dir), "--db", str(db)])
+    captured = capsys.readouterr()
+    assert exit_code == 1
+    assert captured.out == ""
+    lines = captured.err.splitlines()
+    assert len(lines) == 1, captured.err
+    assert lines[0].startswith("error: ")
+    for fragment in case.error:
+        assert fragment in lines[0]
+    assert_raw_tables_match(db, FIXTURE_MIMIC_DIR)
+
+
+@pytest.mark.parametrize("case", LOAD_CASES, ids=[case.name for case in LOAD_CASES])
+def test_row_level_fault_loads_every_row_as_given(case: Case, tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    mimic_dir = _damaged_copy(tmp_path, case)
+    db = tmp_path / "warehouse.duckdb"
+    exit_code = main([str(mimic_dir), "--db", str(db)])
+    assert exit_code == 0, capsys.readouterr().err
+    assert_raw_tables_match(db, mimic_dir)
