@@ -7,11 +7,12 @@ SEED        ?= 42
 WAREHOUSE   ?= warehouse.duckdb
 MIMIC_DIR   ?=
 DBT_FLAGS   ?=
+EXPORTS     ?= exports
 export WAREHOUSE
 
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run data build test lint bench docs clean
+.PHONY: setup run data build publish test lint bench docs clean
 
 setup: $(STAMP)
 
@@ -34,10 +35,14 @@ endif
 build: $(STAMP)
 	$(BIN)/dbt build --project-dir . --profiles-dir . $(DBT_FLAGS)
 
-run: data build
+# BI tools read the export, never the warehouse; it is replaced only after a successful build.
+publish: $(STAMP)
+	$(BIN)/python -m publish --db $(WAREHOUSE) --out $(EXPORTS)
+
+run: data build publish
 
 lint: $(STAMP)
-	$(BIN)/ruff check generator segmentation models_py tests bench
+	$(BIN)/ruff check generator segmentation models_py tests bench publish
 
 test: $(STAMP) lint
 	$(BIN)/python -m pytest

@@ -12,7 +12,9 @@ Every case ends one of two ways, decided by what a user would expect:
 
 from __future__ import annotations
 
+import csv
 import gzip
+import io
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -252,4 +254,215 @@ def test_row_level_fault_loads_every_row_as_given(case: Case, tmp_path: Path,
     db = tmp_path / "warehouse.duckdb"
     exit_code = main([str(mimic_dir), "--db", str(db)])
     assert exit_code == 0, capsys.readouterr().err
+    assert_raw_tables_match(db, mimic_dir)
+
+
+# --- row-level faults for the data model --------------------------------------------------------------------
+# Each case below loads (every value fits its type) and then reaches dbt, which must reject exactly the faulty
+# rows with the expected reason, and stage everything else. The cases touch distinct rows so that all of them
+# can be checked in one build (tests/test_rejects.py); rows are found by key, not by line.
+
+@dataclass(frozen=True)
+class Reject:
+    """One row expected in data_quality.raw_row_rejects."""
+
+    source_table: str
+    row_key: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class RowFault:
+    name: str
+    damage: Damage
+    # The fault's own rejected rows.
+    rejects: tuple[Reject, ...] = ()
+    # Admissions whose fixture diagnoses and ICU stays must all be rejected as parent_admission_rejected.
+    rejected_admissions: tuple[int, ...] = ()
+    # (staging view, condition) pairs that must each match exactly one staged row.
+    staged: tuple[tuple[str, str], ...] = ()
+
+
+def _csv_rows(text: str) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(text)))
+
+
+def _csv_text(rows: list[list[str]]) -> str:
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(rows)
+    return out.getvalue()
+
+
+def _matching_row(rows: list[list[str]], key: dict[str, str]) -> int:
+    """Index of the one data row whose key columns hold `key`."""
+    header = rows[0]
+    found = [index for index, row in enumerate(rows[1:], start=1)
+             if all(row[header.index(column)] == value for column, value in key.items())]
+    if len(found) != 1:
+        raise ValueError(f"{len(found)} rows match {key}")
+    return found[0]
+
+
+def _with_values(header: list[str], row: list[str], changes: dict[str, str]) -> list[str]:
+    return [changes.get(column, value) for column, value in zip(header, row, strict=True)]
+
+
+def row_changed(table: str, key: dict[str, str], **changes: str) -> Damage:
+    def edit(text: str) -> str:
+        rows = _csv_rows(text)
+        index = _matching_row(rows, key)
+        rows[index] = _with_values(rows[0], rows[index], changes)
+        return _csv_text(rows)
+    return with_text(table, edit)
+
+
+def row_copied(table: str, key: dict[str, str], **changes: str) -> Damage:
+    """A copy of the row appended at the end of the file, with `changes` applied to the copy."""
+    def edit(text: str) -> str:
+        rows = _csv_rows(text)
+        return _csv_text([*rows, _with_values(rows[0], rows[_matching_row(rows, key)], changes)])
+    return with_text(table, edit)
+
+
+def row_added(table: str, **values: str) -> Damage:
+    def edit(text: str) -> str:
+        rows = _csv_rows(text)
+        return _csv_text([*rows, [values.get(column, "") for column in rows[0]]])
+    return with_text(table, edit)
+
+
+def diagnosis_key(hadm_id: int, seq_num: int, icd_code: str | None, icd_version: int) -> str:
+    code = "NULL" if icd_code is None else icd_code
+    return f"hadm_id={hadm_id}, seq_num={seq_num}, icd_code={code}, icd_version={icd_version}"
+
+
+ROW_FAULTS = [
+    # patients
+    RowFault("anchor_age above 91", row_changed(PATIENTS, {"subject_id": "10100025"}, anchor_age="130"),
+             (Reject(PATIENTS, "subject_id=10100025", "impossible_anchor_age"),
+              Reject(ADMISSIONS, "hadm_id=20100251", "parent_patient_rejected")),
+             rejected_admissions=(20100251,)),
+    RowFault("anchor_year_group without blanks",
+             row_changed(PATIENTS, {"subject_id": "10100026"}, anchor_year_group="2014-2016"),
+             (Reject(PATIENTS, "subject_id=10100026", "invalid_anchor_year_group"),)),
+    RowFault("patient row repeated", row_copied(PATIENTS, {"subject_id": "10100003"}),
+             (Reject(PATIENTS, "subject_id=10100003", "duplicate_row"),),
+             staged=(("stg_mimic__patients", "subject_id = 10100003"),)),
+    RowFault("patient key repeated with another age",
+             row_copied(PATIENTS, {"subject_id": "10100006"}, anchor_age="68"),
+             (Reject(PATIENTS, "subject_id=10100006", "duplicate_key"),),
+             staged=(("stg_mimic__patients", "subject_id = 10100006 and anchor_age = 67"),)),
+    # admissions
+    RowFault("admission decades before the patient's birth",
+             row_changed(ADMISSIONS, {"hadm_id": "20100231"}, admittime="2170-04-18 16:05:00"),
+             (Reject(ADMISSIONS, "hadm_id=20100231", "negative_age_at_admission"),),
+             rejected_admissions=(20100231,)),
+    RowFault("discharge before admission",
+             row_changed(ADMISSIONS, {"hadm_id": "20100101"}, dischtime="2133-08-01 00:00:00"),
+             (Reject(ADMISSIONS, "hadm_id=20100101", "discharge_before_admission"),),
+             rejected_admissions=(20100101,)),
+    RowFault("admission of an unknown patient",
+             row_changed(ADMISSIONS, {"hadm_id": "20100181"}, subject_id="19999999"),
+             (Reject(ADMISSIONS, "hadm_id=20100181", "orphan_subject_id"),),
+             rejected_admissions=(20100181,)),
+    RowFault("admission row repeated", row_copied(ADMISSIONS, {"hadm_id": "20100112"}),
+             (Reject(ADMISSIONS, "hadm_id=20100112", "duplicate_row"),),
+             staged=(("stg_mimic__admissions", "hadm_id = 20100112"),)),
+    RowFault("admission key repeated with another provider",
+             row_copied(ADMISSIONS, {"hadm_id": "20100222"}, admit_provider_id="PZZZZZ"),
+             (Reject(ADMISSIONS, "hadm_id=20100222", "duplicate_key"),),
+             staged=(("stg_mimic__admissions", "hadm_id = 20100222 and admit_provider_id = 'P5WQ8N'"),)),
+    RowFault("admission without dischtime", row_changed(ADMISSIONS, {"hadm_id": "20100092"}, dischtime=""),
+             (Reject(ADMISSIONS, "hadm_id=20100092", "missing_required_value"),),
+             rejected_admissions=(20100092,)),
+    RowFault("hospital_expire_flag 2",
+             row_changed(ADMISSIONS, {"hadm_id": "20100013"}, hospital_expire_flag="2"),
+             (Reject(ADMISSIONS, "hadm_id=20100013", "invalid_hospital_expire_flag"),),
+             rejected_admissions=(20100013,)),
+    RowFault("spreadsheet formula in a text column",
+             row_changed(ADMISSIONS, {"hadm_id": "20100022"}, race='=HYPERLINK("http://example.com","WHITE")'),
+             staged=(("stg_mimic__admissions", "hadm_id = 20100022 and race like '=HYPERLINK(%'"),)),
+    # diagnoses
+    RowFault("ICD code with a dot",
+             row_changed(DIAGNOSES, {"hadm_id": "20100161", "seq_num": "1"}, icd_code="428.0"),
+             staged=(("stg_mimic__diagnoses_icd",
+                      "hadm_id = 20100161 and seq_num = 1 and icd_code = '4280'"),)),
+    RowFault("lower-case ICD code",
+             row_changed(DIAGNOSES, {"hadm_id": "20100241", "seq_num": "1"}, icd_code="i5023"),
+             staged=(("stg_mimic__diagnoses_icd",
+                      "hadm_id = 20100241 and seq_num = 1 and icd_code = 'I5023'"),)),
+    RowFault("code missing from the dictionary",
+             row_changed(DIAGNOSES, {"hadm_id": "20100171", "seq_num": "1"}, icd_code="XYZ123"),
+             (Reject(DIAGNOSES, diagnosis_key(20100171, 1, "XYZ123", 10), "unknown_icd_code"),)),
+    RowFault("ICD version 11",
+             row_changed(DIAGNOSES, {"hadm_id": "20100221", "seq_num": "4"}, icd_version="11"),
+             (Reject(DIAGNOSES, diagnosis_key(20100221, 4, "I10", 11), "invalid_icd_version"),)),
+    RowFault("diagnosis of an unknown admission",
+             row_changed(DIAGNOSES, {"hadm_id": "20100201", "seq_num": "2"}, hadm_id="29999999"),
+             (Reject(DIAGNOSES, diagnosis_key(29999999, 2, "B20", 10), "orphan_hadm_id"),)),
+    RowFault("diagnosis under another patient than its admission",
+             row_changed(DIAGNOSES, {"hadm_id": "20100141", "seq_num": "1"}, subject_id="10100013"),
+             (Reject(DIAGNOSES, diagnosis_key(20100141, 1, "1985", 9), "patient_mismatch"),)),
+    RowFault("diagnosis row repeated", row_copied(DIAGNOSES, {"hadm_id": "20100111", "seq_num": "1"}),
+             (Reject(DIAGNOSES, diagnosis_key(20100111, 1, "6827", 9), "duplicate_row"),),
+             staged=(("stg_mimic__diagnoses_icd", "hadm_id = 20100111 and seq_num = 1"),)),
+    RowFault("seq_num 0", row_changed(DIAGNOSES, {"hadm_id": "20100191", "seq_num": "6"}, seq_num="0"),
+             (Reject(DIAGNOSES, diagnosis_key(20100191, 0, "2859", 9), "invalid_seq_num"),)),
+    RowFault("diagnosis without a code",
+             row_changed(DIAGNOSES, {"hadm_id": "20100081", "seq_num": "6"}, icd_code=""),
+             (Reject(DIAGNOSES, diagnosis_key(20100081, 6, None, 10), "missing_required_value"),)),
+    # the code dictionary
+    RowFault("dictionary entry repeated in lower case",
+             row_copied(DICTIONARY, {"icd_code": "E119", "icd_version": "10"}, icd_code="e119"),
+             (Reject(DICTIONARY, "icd_code=E119, icd_version=10", "duplicate_key"),),
+             staged=(("stg_mimic__d_icd_diagnoses", "icd_code = 'E119' and icd_version = 10"),)),
+    RowFault("dictionary row repeated", row_copied(DICTIONARY, {"icd_code": "I5020", "icd_version": "10"}),
+             (Reject(DICTIONARY, "icd_code=I5020, icd_version=10", "duplicate_row"),)),
+    RowFault("dictionary entry of ICD version 8",
+             row_changed(DICTIONARY, {"icd_code": "4281", "icd_version": "9"}, icd_version="8"),
+             (Reject(DICTIONARY, "icd_code=4281, icd_version=8", "invalid_icd_version"),)),
+    # ICU stays
+    RowFault("ICU stay starting 8 hours before its admission",
+             row_changed(ICUSTAYS, {"stay_id": "30100191"}, intime="2158-12-27 06:00:00"),
+             (Reject(ICUSTAYS, "stay_id=30100191", "icu_stay_outside_admission"),)),
+    RowFault("ICU stay starting 4.5 hours before its admission (within the tolerance)",
+             row_changed(ICUSTAYS, {"stay_id": "30100211"}, intime="2119-03-03 07:30:00"),
+             staged=(("stg_mimic__icustays", "stay_id = 30100211"),)),
+    RowFault("negative ICU length of stay", row_changed(ICUSTAYS, {"stay_id": "30100241"}, los="-0.5"),
+             (Reject(ICUSTAYS, "stay_id=30100241", "negative_length_of_stay"),)),
+    RowFault("ICU stay of an unknown admission",
+             row_added(ICUSTAYS, subject_id="10100024", hadm_id="29999998", stay_id="30100999",
+                       first_careunit="Coronary Care Unit (CCU)", last_careunit="Coronary Care Unit (CCU)",
+                       intime="2137-01-06 10:00:00", outtime="2137-01-07 10:00:00", los="1.0"),
+             (Reject(ICUSTAYS, "stay_id=30100999", "orphan_hadm_id"),)),
+    RowFault("ICU stay ending before it starts, with a negative length",
+             row_added(ICUSTAYS, subject_id="10100024", hadm_id="20100241", stay_id="30100998",
+                       first_careunit="Coronary Care Unit (CCU)", last_careunit="Coronary Care Unit (CCU)",
+                       intime="2137-01-06 10:00:00", outtime="2137-01-06 08:00:00", los="-0.0833"),
+             (Reject(ICUSTAYS, "stay_id=30100998", "outtime_before_intime"),)),
+    RowFault("ICU stay under another patient than its admission",
+             row_added(ICUSTAYS, subject_id="10100001", hadm_id="20100241", stay_id="30100997",
+                       first_careunit="Coronary Care Unit (CCU)", last_careunit="Coronary Care Unit (CCU)",
+                       intime="2137-01-06 10:00:00", outtime="2137-01-07 10:00:00", los="1.0"),
+             (Reject(ICUSTAYS, "stay_id=30100997", "patient_mismatch"),)),
+    RowFault("ICU stay key repeated with another unit",
+             row_copied(ICUSTAYS, {"stay_id": "30100041"}, last_careunit="Trauma SICU (TSICU)"),
+             (Reject(ICUSTAYS, "stay_id=30100041", "duplicate_key"),),
+             staged=(("stg_mimic__icustays", "stay_id = 30100041 and last_careunit like 'Medical%'"),)),
+]
+
+
+def damaged_with_row_faults(destination: Path) -> Path:
+    """A copy of the fixture with every row fault applied."""
+    mimic_dir = copy_fixture(destination)
+    for fault in ROW_FAULTS:
+        fault.damage(mimic_dir)
+    return mimic_dir
+
+
+def test_row_faults_for_the_data_model_load_every_row_as_given(tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    mimic_dir = damaged_with_row_faults(tmp_path / "mimic")
+    db = tmp_path / "warehouse.duckdb"
+    assert main([str(mimic_dir), "--db", str(db)]) == 0, capsys.readouterr().err
     assert_raw_tables_match(db, mimic_dir)

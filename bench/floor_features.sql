@@ -1,0 +1,455 @@
+-- The floor: marts.patient_features computed by one hand-written DuckDB query straight from the raw MIMIC-IV
+-- tables and the reference seeds (the code lists are data, not logic). Same rows, columns, types and
+-- definitions as the dbt models: the row checks of dbt_project/models/data_quality (only valid rows count),
+-- then the concepts of dbt_project/models/intermediate and marts/patient_features.sql. The difference is the
+-- shape: no intermediate tables, each raw table read in as few passes as possible, code lists matched once
+-- against the distinct billed codes and carried as bit masks. bench/floor.py runs it and checks that it
+-- equals marts.patient_features row by row.
+-- Reads the DuckDB variables study_end_real_year, anchor_age_min, anchor_age_max and
+-- icu_stay_admission_tolerance_hours (bench/floor.py sets every scalar var of dbt_project.yml).
+
+with
+
+-- Valid rows --------------------------------------------------------------------------------------------------
+-- Where raw rows share a key, data_quality keeps the smallest whole row (ordered as a struct) and rejects the
+-- others; the kept row must then pass every check. So rows are picked first and checked after.
+
+kept_patients as (
+    select *
+    from mimiciv_hosp.patients as patients
+    qualify row_number() over (partition by subject_id order by patients) = 1
+),
+
+valid_patients as (
+    select subject_id, gender, anchor_age, anchor_year, anchor_year_group, dod
+    from kept_patients
+    where subject_id is not null and gender is not null and anchor_year is not null
+        and anchor_year_group is not null
+        and coalesce(anchor_age between getvariable('anchor_age_min') and getvariable('anchor_age_max'), true)
+        and regexp_full_match(anchor_year_group, '\d{4} - \d{4}')
+),
+
+kept_admissions as (
+    select *
+    from mimiciv_hosp.admissions as admissions
+    qualify row_number() over (partition by hadm_id order by admissions) = 1
+),
+
+valid_admissions as (
+    select
+        kept_admissions.*,
+        valid_patients.anchor_age::integer
+            + (year(kept_admissions.admittime) - valid_patients.anchor_year::integer) as age_at_admission
+    from kept_admissions
+    inner join valid_patients
+        on kept_admissions.subject_id = valid_patients.subject_id
+    where kept_admissions.hadm_id is not null and kept_admissions.admittime is not null
+        and kept_admissions.dischtime is not null and kept_admissions.admission_type is not null
+        and kept_admissions.dischtime >= kept_admissions.admittime
+        and coalesce(
+            valid_patients.anchor_age + (year(kept_admissions.admittime) - valid_patients.anchor_year) >= 0, true
+        )
+        and coalesce(kept_admissions.hospital_expire_flag in (0, 1), true)
+),
+
+kept_icu_stays as (
+    select *
+    from mimiciv_icu.icustays as icu_stays
+    qualify row_number() over (partition by stay_id order by icu_stays) = 1
+),
+
+valid_icu_stays as (
+    select icu_stays.hadm_id, icu_stays.los
+    from kept_icu_stays as icu_stays
+    inner join valid_admissions
+        on icu_stays.hadm_id = valid_admissions.hadm_id
+        and icu_stays.subject_id = valid_admissions.subject_id
+    where icu_stays.stay_id is not null and icu_stays.intime is not null
+        and coalesce(icu_stays.outtime >= icu_stays.intime, true)
+        and coalesce(icu_stays.los >= 0, true)
+        and icu_stays.intime
+            >= valid_admissions.admittime - getvariable('icu_stay_admission_tolerance_hours') * interval 1 hour
+        and coalesce(
+            icu_stays.outtime
+                <= valid_admissions.dischtime + getvariable('icu_stay_admission_tolerance_hours') * interval 1 hour,
+            true
+        )
+),
+
+valid_dictionary_codes as (
+    select distinct upper(replace(trim(icd_code), '.', '')) as icd_code, icd_version::integer as icd_version
+    from mimiciv_hosp.d_icd_diagnoses
+    where icd_version in (9, 10) and upper(replace(trim(icd_code), '.', '')) <> ''
+),
+
+-- Code lists ----------------------------------------------------------------------------------------------------
+
+chronic_condition_bits as (
+    -- Conditions come from the code list; a condition missing from the catalog still counts as a condition
+    -- but adds no family, as in int_patient_chronic_conditions.
+    select
+        codes.condition,
+        catalog.condition_family,
+        row_number() over (order by codes.condition) - 1 as condition_bit
+    from (select distinct condition from reference.chronic_condition_codes) as codes
+    left join reference.chronic_conditions as catalog
+        on codes.condition = catalog.condition
+),
+
+family_bits as (
+    select
+        condition_family,
+        1::bigint << (row_number() over (order by condition_family) - 1) as family_flag
+    from (select distinct condition_family from chronic_condition_bits where condition_family is not null)
+),
+
+-- The bit of each family column of the contract; 0 (never set) for a family absent from the catalog.
+family_flags as (
+    select
+        coalesce(bit_or(family_flag) filter (where condition_family = 'cardiometabolic'), 0) as cardiometabolic,
+        coalesce(bit_or(family_flag) filter (where condition_family = 'cardiovascular'), 0) as cardiovascular,
+        coalesce(bit_or(family_flag) filter (where condition_family = 'respiratory'), 0) as respiratory,
+        coalesce(bit_or(family_flag) filter (where condition_family = 'renal'), 0) as renal,
+        coalesce(bit_or(family_flag) filter (where condition_family = 'behavioral_health'), 0)
+            as behavioral_health,
+        coalesce(bit_or(family_flag) filter (where condition_family = 'neurological'), 0) as neurological,
+        coalesce(bit_or(family_flag) filter (where condition_family = 'cancer'), 0) as cancer,
+        coalesce(bit_or(family_flag) filter (where condition_family = 'liver'), 0) as liver
+    from family_bits
+),
+
+charlson_bits as (
+    select condition, weight, hierarchy_group, row_number() over (order by condition) - 1 as condition_bit
+    from reference.charlson_conditions
+),
+
+-- Each spelling of a code billed anywhere, once, if the dictionary knows it (diagnoses with other codes are
+-- rejected): the prefix ranges are matched here, not per diagnosis.
+billed_codes as (
+    select billed.raw_code, billed.raw_version, billed.icd_code, billed.icd_version
+    from (
+        select
+            icd_code as raw_code,
+            icd_version as raw_version,
+            upper(replace(trim(icd_code), '.', '')) as icd_code,
+            icd_version::integer as icd_version
+        from mimiciv_hosp.diagnoses_icd
+        group by all
+    ) as billed
+    inner join valid_dictionary_codes
+        on billed.icd_code = valid_dictionary_codes.icd_code
+        and billed.icd_version = valid_dictionary_codes.icd_version
+),
+
+code_chronic_masks as (
+    select
+        billed_codes.raw_code,
+        billed_codes.raw_version,
+        bit_or(1::bigint << chronic_condition_bits.condition_bit) as chronic_mask,
+        bit_or(coalesce(family_bits.family_flag, 0)) as family_mask
+    from billed_codes
+    inner join reference.chronic_condition_codes as ranges
+        on billed_codes.icd_version = ranges.icd_version
+        and substr(billed_codes.icd_code, 1, length(ranges.code_from))
+            between ranges.code_from and ranges.code_to
+    inner join chronic_condition_bits
+        on ranges.condition = chronic_condition_bits.condition
+    left join family_bits
+        on chronic_condition_bits.condition_family = family_bits.condition_family
+    group by all
+),
+
+code_charlson_masks as (
+    select
+        billed_codes.raw_code,
+        billed_codes.raw_version,
+        bit_or(1::bigint << charlson_bits.condition_bit) as charlson_mask
+    from billed_codes
+    inner join reference.charlson_icd_prefixes as ranges
+        on billed_codes.icd_version = ranges.icd_version
+        and substr(billed_codes.icd_code, 1, length(ranges.code_from))
+            between ranges.code_from and ranges.code_to
+    inner join charlson_bits
+        on ranges.condition = charlson_bits.condition
+    group by all
+),
+
+code_masks as (
+    select
+        billed_codes.raw_code,
+        billed_codes.raw_version,
+        -- One number per normalised (code, version): spellings that differ only in case, dot or padding are one
+        -- code.
+        dense_rank() over (order by billed_codes.icd_code, billed_codes.icd_version) as code_key,
+        coalesce(code_chronic_masks.chronic_mask, 0) as chronic_mask,
+        coalesce(code_chronic_masks.family_mask, 0) as family_mask,
+        coalesce(code_charlson_masks.charlson_mask, 0) as charlson_mask
+    from billed_codes
+    left join code_chronic_masks
+        on billed_codes.raw_code = code_chronic_masks.raw_code
+        and billed_codes.raw_version = code_chronic_masks.raw_version
+    left join code_charlson_masks
+        on billed_codes.raw_code = code_charlson_masks.raw_code
+        and billed_codes.raw_version = code_charlson_masks.raw_version
+),
+
+-- Diagnoses ------------------------------------------------------------------------------------------------------
+
+-- MIMIC's key of a diagnosis is (hadm_id, seq_num, code, version), and all other checks are the same for every
+-- row of a key, but for the patient: the kept row is the smallest whole row, so its subject_id is the smallest
+-- (NULLs last), and that is what must match the admission. Rows of one key then count once.
+diagnosis_keys as (
+    select
+        diagnoses.hadm_id,
+        min(diagnoses.subject_id) as subject_id,
+        code_masks.code_key,
+        any_value(code_masks.chronic_mask) as chronic_mask,
+        any_value(code_masks.family_mask) as family_mask,
+        any_value(code_masks.charlson_mask) as charlson_mask
+    from mimiciv_hosp.diagnoses_icd as diagnoses
+    inner join code_masks
+        on diagnoses.icd_code = code_masks.raw_code
+        and diagnoses.icd_version = code_masks.raw_version
+    where diagnoses.seq_num >= 1
+    group by diagnoses.hadm_id, diagnoses.seq_num, code_masks.code_key
+),
+
+-- Grouped by admission first: a few hundred thousand groups rather than one per (patient, code) pair, and the
+-- distinct codes of a patient are then counted within the patient's own short list.
+diagnosis_admissions as (
+    select
+        diagnosis_keys.subject_id,
+        diagnosis_keys.hadm_id,
+        list(diagnosis_keys.code_key) as code_keys,
+        bit_or(diagnosis_keys.chronic_mask) as chronic_mask,
+        bit_or(diagnosis_keys.family_mask) as family_mask,
+        bit_or(diagnosis_keys.charlson_mask) as charlson_mask
+    from diagnosis_keys
+    inner join valid_admissions
+        on diagnosis_keys.hadm_id = valid_admissions.hadm_id
+        and diagnosis_keys.subject_id = valid_admissions.subject_id
+    group by diagnosis_keys.subject_id, diagnosis_keys.hadm_id
+),
+
+patient_codes as (
+    select
+        subject_id,
+        len(list_distinct(flatten(list(code_keys)))) as n_unique_icd_codes,
+        bit_or(chronic_mask) as chronic_mask,
+        bit_or(family_mask) as family_mask
+    from diagnosis_admissions
+    group by subject_id
+),
+
+-- Charlson points of each combination of conditions that occurs: the heaviest condition of each hierarchy
+-- group counts.
+charlson_mask_points as (
+    select charlson_mask, sum(points) as points
+    from (
+        select masks.charlson_mask, max(charlson_bits.weight) as points
+        from (select distinct charlson_mask from diagnosis_admissions where charlson_mask <> 0) as masks
+        inner join charlson_bits
+            on (masks.charlson_mask >> charlson_bits.condition_bit) & 1 = 1
+        group by masks.charlson_mask, charlson_bits.hierarchy_group
+    )
+    group by charlson_mask
+),
+
+-- Admissions -----------------------------------------------------------------------------------------------------
+
+admission_icu as (
+    select hadm_id, count(*) as n_icu_stays, sum(los) as icu_days
+    from valid_icu_stays
+    group by hadm_id
+),
+
+admissions as (
+    select
+        valid_admissions.subject_id::integer as subject_id,
+        valid_admissions.hadm_id::integer as hadm_id,
+        valid_admissions.admittime,
+        valid_admissions.dischtime,
+        valid_admissions.hospital_expire_flag::integer as hospital_expire_flag,
+        valid_admissions.age_at_admission,
+        epoch(valid_admissions.dischtime - valid_admissions.admittime) / 86400.0 as los_days,
+        epoch(valid_admissions.edouttime - valid_admissions.edregtime) / 3600.0 as ed_hours,
+        valid_admissions.edregtime is not null as has_ed_visit,
+        coalesce(admission_types.is_emergency, false) as is_emergency,
+        valid_admissions.insurance::varchar as insurance,
+        valid_admissions.language::varchar as language,
+        valid_admissions.marital_status::varchar as marital_status,
+        valid_admissions.race::varchar as race,
+        max(valid_admissions.dischtime) over (
+            partition by valid_admissions.subject_id order by valid_admissions.admittime, valid_admissions.hadm_id
+            rows between unbounded preceding and 1 preceding
+        ) as prior_max_dischtime
+    from valid_admissions
+    left join reference.admission_types as admission_types
+        on valid_admissions.admission_type = admission_types.admission_type
+),
+
+admissions_scored as (
+    select
+        admissions.*,
+        age_scores.age_score + coalesce(charlson_mask_points.points, 0) as charlson_index,
+        coalesce(admission_icu.n_icu_stays, 0) as n_icu_stays,
+        coalesce(admission_icu.icu_days, 0) as icu_days,
+        admissions.prior_max_dischtime is null
+            or (admissions.admittime > admissions.prior_max_dischtime
+                and admissions.admittime::date <> admissions.prior_max_dischtime::date) as starts_episode
+    from admissions
+    asof left join reference.charlson_age_scores as age_scores
+        on admissions.age_at_admission >= age_scores.min_age
+    left join diagnosis_admissions
+        on admissions.hadm_id = diagnosis_admissions.hadm_id
+    left join charlson_mask_points
+        on diagnosis_admissions.charlson_mask = charlson_mask_points.charlson_mask
+    left join admission_icu
+        on admissions.hadm_id = admission_icu.hadm_id
+),
+
+patient_admissions as (
+    select
+        subject_id,
+        count(*) as n_admissions,
+        count(*) filter (where is_emergency) as n_emergency_admissions,
+        count(*) filter (where has_ed_visit) as n_ed_visits,
+        avg(ed_hours) as avg_ed_hours,
+        avg(los_days) as avg_los_days,
+        sum(los_days) as total_los_days,
+        max(dischtime) as last_dischtime,
+        bool_or(hospital_expire_flag = 1) as died_in_hospital,
+        max(charlson_index) as charlson_max,
+        sum(n_icu_stays) as n_icu_stays,
+        sum(icu_days) as total_icu_days,
+        -- The last admission in (admittime, hadm_id) order, its NULLs kept.
+        arg_max(
+            {'age': age_at_admission, 'charlson': charlson_index, 'insurance': insurance, 'language': language,
+             'marital_status': marital_status, 'race': race},
+            (admittime, hadm_id)
+        ) as last_admission
+    from admissions_scored
+    group by subject_id
+),
+
+-- Readmissions: episodes of overlapping or same-day admissions, as int_admission_readmissions ----------------
+
+admission_episodes as (
+    select
+        subject_id,
+        admittime,
+        dischtime,
+        hospital_expire_flag,
+        sum(starts_episode::integer) over (
+            partition by subject_id order by admittime, hadm_id rows unbounded preceding
+        ) as episode_seq
+    from admissions_scored
+),
+
+episodes as (
+    select
+        subject_id,
+        episode_seq,
+        min(admittime) as episode_admittime,
+        max(dischtime) as episode_dischtime,
+        coalesce(bool_or(hospital_expire_flag = 1), false) as ended_in_death
+    from admission_episodes
+    group by subject_id, episode_seq
+),
+
+episodes_with_next as (
+    select
+        subject_id,
+        episode_dischtime,
+        ended_in_death,
+        lead(episode_admittime) over (partition by subject_id order by episode_seq) as next_admittime
+    from episodes
+),
+
+patient_readmissions as (
+    select
+        subject_id,
+        count(*) filter (where not ended_in_death and next_admittime <= episode_dischtime + interval 30 day)
+            as n_readmissions_30d,
+        count(*) filter (where not ended_in_death and next_admittime <= episode_dischtime + interval 60 day)
+            as n_readmissions_60d,
+        count(*) filter (where not ended_in_death and next_admittime <= episode_dischtime + interval 90 day)
+            as n_readmissions_90d
+    from episodes_with_next
+    group by subject_id
+),
+
+-- Patients -------------------------------------------------------------------------------------------------------
+
+patients as (
+    select
+        valid_patients.subject_id::integer as subject_id,
+        valid_patients.gender::varchar as gender,
+        valid_patients.anchor_age::integer as anchor_age,
+        valid_patients.dod::date as dod,
+        make_date(
+            valid_patients.anchor_year::integer
+                + (getvariable('study_end_real_year') - left(valid_patients.anchor_year_group, 4)::integer),
+            12, 31
+        ) as study_end_date
+    from valid_patients
+)
+
+select
+    patients.subject_id,
+    patients.gender,
+    patients.anchor_age,
+    coalesce(patient_admissions.last_admission.age, patients.anchor_age)::integer as age_at_last_admission,
+    age_buckets.age_bucket::varchar as age_bucket,
+    coalesce(patient_admissions.n_admissions, 0)::integer as n_admissions,
+    coalesce(patient_admissions.n_emergency_admissions, 0)::integer as n_emergency_admissions,
+    coalesce(patient_admissions.n_ed_visits, 0)::integer as n_ed_visits,
+    coalesce(patient_admissions.avg_ed_hours, 0)::double as avg_ed_hours,
+    coalesce(patient_admissions.avg_los_days, 0)::double as avg_los_days,
+    coalesce(patient_admissions.total_los_days, 0)::double as total_los_days,
+    -- greatest() skips NULLs, so a patient without admissions needs the explicit case.
+    case
+        when patient_admissions.last_dischtime is not null
+            then greatest(
+                date_diff(
+                    'day', patient_admissions.last_dischtime::date, least(patients.dod, patients.study_end_date)
+                ),
+                0
+            )
+    end::integer as days_since_last_admission,
+    coalesce(patient_codes.n_unique_icd_codes, 0)::integer as n_unique_icd_codes,
+    coalesce(patient_codes.chronic_mask, 0) <> 0 as has_chronic_condition,
+    bit_count(coalesce(patient_codes.chronic_mask, 0))::integer as n_chronic_conditions,
+    bit_count(coalesce(patient_codes.family_mask, 0))::integer as n_chronic_families,
+    coalesce(patient_codes.family_mask, 0) & family_flags.cardiometabolic <> 0 as has_cardiometabolic,
+    coalesce(patient_codes.family_mask, 0) & family_flags.cardiovascular <> 0 as has_cardiovascular,
+    coalesce(patient_codes.family_mask, 0) & family_flags.respiratory <> 0 as has_respiratory,
+    coalesce(patient_codes.family_mask, 0) & family_flags.renal <> 0 as has_renal,
+    coalesce(patient_codes.family_mask, 0) & family_flags.behavioral_health <> 0 as has_behavioral_health,
+    coalesce(patient_codes.family_mask, 0) & family_flags.neurological <> 0 as has_neurological,
+    coalesce(patient_codes.family_mask, 0) & family_flags.cancer <> 0 as has_cancer,
+    coalesce(patient_codes.family_mask, 0) & family_flags.liver <> 0 as has_liver,
+    patient_admissions.charlson_max::integer as charlson_max,
+    patient_admissions.last_admission.charlson::integer as charlson_latest,
+    coalesce(patient_admissions.n_icu_stays, 0)::integer as n_icu_stays,
+    coalesce(patient_admissions.total_icu_days, 0)::double as total_icu_days,
+    coalesce(patient_readmissions.n_readmissions_30d, 0)::integer as n_readmissions_30d,
+    coalesce(patient_readmissions.n_readmissions_60d, 0)::integer as n_readmissions_60d,
+    coalesce(patient_readmissions.n_readmissions_90d, 0)::integer as n_readmissions_90d,
+    coalesce(patient_admissions.died_in_hospital, false) as died_in_hospital,
+    coalesce(date_diff('day', patient_admissions.last_dischtime::date, patients.dod) <= 365, false)
+        as died_within_1y,
+    patient_admissions.last_admission.insurance as insurance,
+    patient_admissions.last_admission.language as language,
+    patient_admissions.last_admission.marital_status as marital_status,
+    patient_admissions.last_admission.race as race
+from patients
+left join patient_admissions
+    on patients.subject_id = patient_admissions.subject_id
+asof left join reference.age_buckets as age_buckets
+    on coalesce(patient_admissions.last_admission.age, patients.anchor_age) >= age_buckets.min_age
+left join patient_codes
+    on patients.subject_id = patient_codes.subject_id
+left join patient_readmissions
+    on patients.subject_id = patient_readmissions.subject_id
+cross join family_flags

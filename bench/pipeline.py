@@ -1,0 +1,280 @@
+"""One tier of the benchmark: every pipeline stage run as child processes, measured, and its output counted.
+
+Stages, in the order they run on one warehouse per tier:
+  generate      python -m generator into a fresh warehouse
+  load          python -m generator.load reading the generator's PhysioNet-layout files (writing those files
+                is preparation, not timed)
+  dbt_sql       dbt build of the seeds and the SQL models (staging, intermediate, marts) with their tests
+  features      dbt run of marts.patient_features and everything it is built from
+  floor         the hand-written floor query for the same features (bench/floor_features.sql)
+  clustering    dbt build of the Python models in models_py/ and what depends on them outside bi
+  marts_export  dbt build of the BI marts, then python -m publish
+
+The three `dbt build` stages split the project's DAG in build order: what comes before the Python models,
+the Python models and their dependants, the BI marts and theirs. Together they build every model, seed and
+snapshot once, which each tier checks against dbt's manifest.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench.config import BenchConfig
+from bench.dbt_artifacts import BUILT_NODE_TYPES, DbtInvocation, dbt_cmd, read_run_results
+from bench.floor import check_as_dict, compare_with_features
+from bench.measure import (
+    ProcessRun,
+    Timing,
+    combine_sequential,
+    python_module_cmd,
+    repeat_measurement,
+    run_measured,
+)
+from bench.warehouse import count_rows, differing_rows, remove_database, tables_in_schemas
+from generator.schema import RAW_SCHEMAS, RAW_TABLES, TRUTH_SCHEMA
+
+_PYTHON_MODELS = "path:models_py"
+_BI_MODELS = "path:dbt_project/models/bi"
+# A test spanning two stages runs with the later one: "buildable" picks a test when each of its parents is
+# selected or built before, so the stages together run exactly the tests of one `dbt build`.
+_INDIRECT_SELECTION = ["--indirect-selection", "buildable"]
+DBT_SQL_BUILD = ["build", "--select", "resource_type:seed", "resource_type:snapshot",
+                 "path:dbt_project/models", "--exclude", f"{_PYTHON_MODELS}+", f"{_BI_MODELS}+",
+                 *_INDIRECT_SELECTION]
+FEATURES_RUN = ["run", "--select", "+patient_features"]
+CLUSTERING_BUILD = ["build", "--select", f"{_PYTHON_MODELS}+", "--exclude", f"{_BI_MODELS}+",
+                    *_INDIRECT_SELECTION]
+BI_BUILD = ["build", "--select", f"{_BI_MODELS}+", *_INDIRECT_SELECTION]
+BUILD_STAGES = ("dbt_sql", "clustering", "marts_export")
+SLOWEST_NODES_SHOWN = 5
+
+STAGE_LABELS: Mapping[str, str] = {
+    "generate": "generate (synthetic raw tables)",
+    "load": "load real files (loader)",
+    "dbt_sql": "dbt build: seeds + SQL models",
+    "features": "feature models (dbt run +patient_features)",
+    "floor": "floor: hand-written feature SQL",
+    "clustering": "clustering (dbt Python models + dependants)",
+    "marts_export": "BI marts + publish",
+}
+
+
+@dataclass(frozen=True)
+class StageResult:
+    tier: int
+    stage: str
+    timing: Timing
+    cpu: Timing
+    peak_rss_bytes: int
+    peak_tree_bytes: int
+    rows: Mapping[str, int]
+    details: Mapping[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TierContext:
+    """Where one tier's files live and how its commands run."""
+
+    tier: int
+    config: BenchConfig
+    repo_root: Path
+    root: Path
+
+    @property
+    def warehouse(self) -> Path:
+        return self.root / "warehouse.duckdb"
+
+    @property
+    def loaded_warehouse(self) -> Path:
+        return self.root / "loaded.duckdb"
+
+    @property
+    def csv_dir(self) -> Path:
+        return self.root / "physionet"
+
+    @property
+    def csv_source_db(self) -> Path:
+        return self.root / "csv_source.duckdb"
+
+    @property
+    def dbt_dir(self) -> Path:
+        return self.root / "dbt"
+
+    @property
+    def export_dir(self) -> Path:
+        return self.root / "export"
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {**os.environ, "WAREHOUSE": str(self.warehouse), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+
+    def log(self, name: str) -> Path:
+        return self.root / "logs" / f"{name}.log"
+
+    def run(self, cmd: list[str], log_name: str) -> ProcessRun:
+        return run_measured(cmd, env=self.env, cwd=self.repo_root, log_path=self.log(log_name))
+
+    def repeat(self, run_once: Callable[[], ProcessRun]) -> list[ProcessRun]:
+        return repeat_measurement(run_once, self.config.repeats, self.config.slow_seconds)
+
+
+def new_tier_context(tier: int, config: BenchConfig, repo_root: Path) -> TierContext:
+    """A fresh folder for the tier: leftovers of an earlier run would let a stage skip work."""
+    root = config.work_dir / f"tier_{tier}"
+    if root.exists():
+        shutil.rmtree(root)
+    root.mkdir(parents=True)
+    return TierContext(tier=tier, config=config, repo_root=repo_root, root=root)
+
+
+def _result(ctx: TierContext, stage: str, runs: list[ProcessRun], rows: Mapping[str, int],
+            details: Mapping[str, object] | None = None) -> StageResult:
+    return StageResult(tier=ctx.tier, stage=stage, timing=Timing(tuple(run.seconds for run in runs)),
+                       cpu=Timing(tuple(run.cpu_seconds for run in runs)),
+                       peak_rss_bytes=max(run.peak_rss_bytes for run in runs),
+                       peak_tree_bytes=max(run.peak_tree_bytes for run in runs), rows=rows,
+                       details=details or {})
+
+
+def _generator_cmd(ctx: TierContext, db: Path, *extra: str) -> list[str]:
+    return python_module_cmd("generator", "--patients", str(ctx.tier), "--seed", str(ctx.config.seed),
+                             "--db", str(db), *extra)
+
+
+def _raw_tables(db: Path) -> dict[str, int]:
+    return count_rows(db, tables_in_schemas(db, [*RAW_SCHEMAS, TRUTH_SCHEMA]))
+
+
+def bench_generate(ctx: TierContext) -> StageResult:
+    def once() -> ProcessRun:
+        remove_database(ctx.warehouse)
+        return ctx.run(_generator_cmd(ctx, ctx.warehouse), "generate")
+
+    runs = ctx.repeat(once)
+    return _result(ctx, "generate", runs, _raw_tables(ctx.warehouse))
+
+
+def bench_load(ctx: TierContext) -> StageResult:
+    preparation = ctx.run(_generator_cmd(ctx, ctx.csv_source_db, "--csv-dir", str(ctx.csv_dir)), "write_csv")
+    remove_database(ctx.csv_source_db)
+
+    def once() -> ProcessRun:
+        remove_database(ctx.loaded_warehouse)
+        load_cmd = python_module_cmd("generator.load", str(ctx.csv_dir), "--db", str(ctx.loaded_warehouse))
+        return ctx.run(load_cmd, "load")
+
+    runs = ctx.repeat(once)
+    loaded = _raw_tables(ctx.loaded_warehouse)
+    raw_tables = [table.qualified_name for table in RAW_TABLES]
+    differing = differing_rows(ctx.warehouse, ctx.loaded_warehouse, raw_tables)
+    details = {"csv_writing_seconds_untimed": preparation.seconds,
+               "csv_bytes": sum(path.stat().st_size for path in ctx.csv_dir.rglob("*") if path.is_file()),
+               "tables_loaded": sorted(loaded),
+               "rows_differing_from_generated": differing}
+    return _result(ctx, "load", runs, loaded, details)
+
+
+def _dbt_details(invocations: list[DbtInvocation]) -> dict[str, object]:
+    return {
+        "warehouse_seconds": [invocation.warehouse_seconds() for invocation in invocations],
+        "dbt_elapsed_seconds": [invocation.elapsed_seconds for invocation in invocations],
+        "built_nodes": invocations[-1].built_nodes(),
+        "slowest_nodes": invocations[-1].slowest(SLOWEST_NODES_SHOWN),
+    }
+
+
+def bench_dbt(ctx: TierContext, stage: str, args: list[str]) -> StageResult:
+    """A dbt stage: `args` run repeatedly on the tier's warehouse, rows counted in what the last run built."""
+    invocations: list[DbtInvocation] = []
+
+    def once() -> ProcessRun:
+        run = ctx.run(dbt_cmd(args, repo_root=ctx.repo_root, dbt_dir=ctx.dbt_dir), stage)
+        invocations.append(read_run_results(ctx.dbt_dir / "target"))
+        return run
+
+    runs = ctx.repeat(once)
+    return _result(ctx, stage, runs, count_rows(ctx.warehouse, invocations[-1].relations()),
+                   _dbt_details(invocations))
+
+
+def bench_floor(ctx: TierContext) -> StageResult:
+    """The floor's executions are timed inside its process (best of N); the process gives the memory."""
+    result_file = ctx.root / "floor_seconds.json"
+    run = ctx.run(python_module_cmd("bench.floor", "--db", str(ctx.warehouse), "--repeats",
+                                    str(ctx.config.floor_repeats), "--result", str(result_file)), "floor")
+    timings = json.loads(result_file.read_text(encoding="utf-8"))
+    check = compare_with_features(ctx.warehouse)
+    return StageResult(tier=ctx.tier, stage="floor", timing=Timing(tuple(timings["seconds"])),
+                       cpu=Timing(tuple(timings["cpu_seconds"])), peak_rss_bytes=run.peak_rss_bytes,
+                       peak_tree_bytes=run.peak_tree_bytes,
+                       rows=count_rows(ctx.warehouse, ["bench_floor.patient_features"]),
+                       details={"equality": check_as_dict(check)})
+
+
+def bench_marts_export(ctx: TierContext) -> StageResult:
+    invocations: list[DbtInvocation] = []
+
+    def once() -> ProcessRun:
+        bi = ctx.run(dbt_cmd(BI_BUILD, repo_root=ctx.repo_root, dbt_dir=ctx.dbt_dir), "marts_export_dbt")
+        invocations.append(read_run_results(ctx.dbt_dir / "target"))
+        if ctx.export_dir.exists():
+            shutil.rmtree(ctx.export_dir)
+        publish_cmd = python_module_cmd("publish", "--db", str(ctx.warehouse), "--out", str(ctx.export_dir))
+        publish = ctx.run(publish_cmd, "marts_export_publish")
+        return combine_sequential([bi, publish])
+
+    runs = ctx.repeat(once)
+    # publish links its newest build as `current`: each file is counted once, under its real path.
+    root = ctx.export_dir.resolve()
+    files = sorted({path.resolve() for path in root.rglob("*") if path.is_file()})
+    exported = {str(path.relative_to(root)): path.stat().st_size for path in files}
+    details = {**_dbt_details(invocations), "exported_files_bytes": exported}
+    return _result(ctx, "marts_export", runs, count_rows(ctx.warehouse, invocations[-1].relations()), details)
+
+
+@dataclass(frozen=True)
+class TierResult:
+    stages: list[StageResult]
+    # Models, seeds and snapshots of the project that no build stage built, or that two stages built.
+    nodes_not_built: list[str]
+    nodes_built_twice: list[str]
+
+
+def build_coverage(manifest_file: Path, stages: list[StageResult]) -> tuple[list[str], list[str]]:
+    """Compare what the build stages built with every buildable node in dbt's manifest."""
+    manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
+    project_nodes = {unique_id for unique_id, node in manifest["nodes"].items()
+                     if node["resource_type"] in BUILT_NODE_TYPES}
+    built = Counter(node for result in stages if result.stage in BUILD_STAGES
+                    for node in result.details["built_nodes"])
+    return sorted(project_nodes - set(built)), sorted(node for node, times in built.items() if times > 1)
+
+
+def bench_tier(tier: int, config: BenchConfig, repo_root: Path,
+               progress: Callable[[str], None]) -> TierResult:
+    ctx = new_tier_context(tier, config, repo_root)
+    steps: list[tuple[str, Callable[[], StageResult]]] = [
+        ("generate", lambda: bench_generate(ctx)),
+        ("load", lambda: bench_load(ctx)),
+        ("dbt_sql", lambda: bench_dbt(ctx, "dbt_sql", DBT_SQL_BUILD)),
+        ("features", lambda: bench_dbt(ctx, "features", FEATURES_RUN)),
+        ("floor", lambda: bench_floor(ctx)),
+        ("clustering", lambda: bench_dbt(ctx, "clustering", CLUSTERING_BUILD)),
+        ("marts_export", lambda: bench_marts_export(ctx)),
+    ]
+    results = []
+    for stage, step in steps:
+        progress(f"tier {tier:,}: {STAGE_LABELS[stage]} ...")
+        result = step()
+        progress(f"tier {tier:,}: {stage} median {result.timing.median:.2f} s over "
+                 f"{result.timing.runs} run(s), peak RSS {result.peak_rss_bytes / 2**20:,.0f} MiB, "
+                 f"process tree {result.peak_tree_bytes / 2**20:,.0f} MiB")
+        results.append(result)
+    not_built, built_twice = build_coverage(ctx.dbt_dir / "target" / "manifest.json", results)
+    return TierResult(stages=results, nodes_not_built=not_built, nodes_built_twice=built_twice)

@@ -1,0 +1,71 @@
+{#- The utilization and outcome counts shared by population_kpis and condition_cohort_profiles, with the rates
+    computed from them. Definitions:
+      readmission rate (30/60/90 days) = index episodes followed by another episode within the window / index
+        episodes (hospital episodes ending alive; overlapping or same-day admissions form one episode);
+      average length of stay = summed length of stay / admissions;
+      ICU rate = admissions with an ICU stay / admissions; ED rate = admissions through the ED / admissions;
+      in-hospital mortality = admissions ending in death / admissions;
+      one-year mortality = patients who died within 365 days of their last discharge (in hospital included) /
+        patients of the group.
+    `differences` are the counts anyone can derive from two published ones (e.g. readmissions between 31 and 60
+    days); cell suppression protects them like published counts. -#}
+{% macro utilization_count_spec() %}
+    {{ return({
+        'counts': [
+            'n_patients', 'n_admissions', 'n_icu_admissions', 'n_ed_admissions', 'n_index_episodes',
+            'n_readmissions_30d', 'n_readmissions_60d', 'n_readmissions_90d', 'n_in_hospital_deaths',
+            'n_died_within_1y',
+        ],
+        'differences': [
+            ('n_admissions_without_icu', 'n_admissions', 'n_icu_admissions'),
+            ('n_admissions_without_ed', 'n_admissions', 'n_ed_admissions'),
+            ('n_readmissions_31_60d', 'n_readmissions_60d', 'n_readmissions_30d'),
+            ('n_readmissions_61_90d', 'n_readmissions_90d', 'n_readmissions_60d'),
+            ('n_index_episodes_not_readmitted', 'n_index_episodes', 'n_readmissions_90d'),
+            ('n_admissions_ending_alive', 'n_admissions', 'n_in_hospital_deaths'),
+            ('n_died_after_discharge_within_1y', 'n_died_within_1y', 'n_in_hospital_deaths'),
+            ('n_patients_not_died_within_1y', 'n_patients', 'n_died_within_1y'),
+        ],
+    }) }}
+{% endmacro %}
+
+
+{#- Aggregates over patient_population rows (alias `patients`) giving the raw counts of utilization_count_spec()
+    and the summed length of stay. -#}
+{% macro utilization_count_aggregates(patients) %}
+        count(*) as n_patients,
+        coalesce(sum({{ patients }}.n_admissions), 0) as n_admissions,
+        coalesce(sum({{ patients }}.n_icu_admissions), 0) as n_icu_admissions,
+        coalesce(sum({{ patients }}.n_ed_admissions), 0) as n_ed_admissions,
+        coalesce(sum({{ patients }}.n_index_episodes), 0) as n_index_episodes,
+        coalesce(sum({{ patients }}.n_readmissions_30d), 0) as n_readmissions_30d,
+        coalesce(sum({{ patients }}.n_readmissions_60d), 0) as n_readmissions_60d,
+        coalesce(sum({{ patients }}.n_readmissions_90d), 0) as n_readmissions_90d,
+        coalesce(sum({{ patients }}.n_in_hospital_deaths), 0) as n_in_hospital_deaths,
+        count(*) filter (where {{ patients }}.died_within_1y) as n_died_within_1y,
+        coalesce(sum({{ patients }}.total_los_days), 0) as total_los_days
+{%- endmacro %}
+
+
+{#- The published columns: counts from `counts` (suppressed), rates from them (NULL when a count they use is
+    suppressed), average length of stay from `sums`.total_los_days. -#}
+{% macro utilization_columns(counts, sums) %}
+    {{ counts }}.n_patients::bigint as n_patients,
+    {{ counts }}.n_admissions::bigint as n_admissions,
+    ({{ sums }}.total_los_days / nullif({{ counts }}.n_admissions, 0))::double as avg_los_days,
+    {{ counts }}.n_icu_admissions::bigint as n_icu_admissions,
+    ({{ counts }}.n_icu_admissions / nullif({{ counts }}.n_admissions, 0))::double as icu_admission_rate,
+    {{ counts }}.n_ed_admissions::bigint as n_ed_admissions,
+    ({{ counts }}.n_ed_admissions / nullif({{ counts }}.n_admissions, 0))::double as ed_admission_rate,
+    {{ counts }}.n_index_episodes::bigint as n_index_episodes,
+    {%- for days in [30, 60, 90] %}
+    {{ counts }}.n_readmissions_{{ days }}d::bigint as n_readmissions_{{ days }}d,
+    ({{ counts }}.n_readmissions_{{ days }}d / nullif({{ counts }}.n_index_episodes, 0))::double
+        as readmission_rate_{{ days }}d,
+    {%- endfor %}
+    {{ counts }}.n_in_hospital_deaths::bigint as n_in_hospital_deaths,
+    ({{ counts }}.n_in_hospital_deaths / nullif({{ counts }}.n_admissions, 0))::double
+        as in_hospital_mortality_rate,
+    {{ counts }}.n_died_within_1y::bigint as n_died_within_1y,
+    ({{ counts }}.n_died_within_1y / nullif({{ counts }}.n_patients, 0))::double as one_year_mortality_rate
+{%- endmacro %}

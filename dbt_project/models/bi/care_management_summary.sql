@@ -1,0 +1,99 @@
+{#- One row per risk tier for care-management planning: how many patients, how risky, what their care is
+    estimated to cost and what the tier's care model recommends. Tier sizes come suppressed from
+    segment_tier_matrix and the rates from population_kpis (dimension 'risk_tier'). -#}
+{%- set top_list_length = bi_number_var('bi_top_list_length', minimum=1, whole=true) -%}
+{%- set min_cell_size = bi_min_cell_size() -%}
+
+with patients as (
+    select * from {{ ref('patient_population') }}
+),
+
+tier_sizes as (
+    select risk_tier, n_patients, share_of_population, is_suppressed from {{ ref('segment_tier_matrix') }}
+    where row_type = 'tier_total'
+),
+
+tier_kpis as (
+    select * from {{ ref('population_kpis') }}
+    where dimension = 'risk_tier'
+),
+
+risk_tiers as (
+    select risk_tier, tier_rank, care_intensity, description from {{ ref('risk_tiers') }}
+),
+
+care_interventions as (
+    select risk_tier, condition_family, condition, priority, intervention from {{ ref('care_interventions') }}
+),
+
+tier_statistics as (
+    select
+        risk_tier,
+        avg(risk_score) as avg_risk_score,
+        avg(annual_cost_usd) as avg_annual_cost_usd,
+        sum(annual_cost_usd) as total_annual_cost_usd
+    from patients
+    group by risk_tier
+),
+
+-- The tier's care model: the interventions every patient of the tier is offered, in priority order.
+core_interventions as (
+    select risk_tier, string_agg(intervention, '; ' order by priority, intervention) as interventions
+    from care_interventions
+    where condition_family is null and condition is null
+    group by risk_tier
+),
+
+-- Condition-specific interventions as the tier's patients actually receive them.
+condition_intervention_counts as (
+    select patients.risk_tier, trim(intervention.item) as item, count(*) as n_holders
+    from patients
+    cross join unnest(string_split(patients.recommended_interventions, ';')) as intervention (item)
+    where trim(intervention.item) not in (
+        select core.intervention from care_interventions as core
+        where core.risk_tier = patients.risk_tier and core.condition_family is null and core.condition is null
+    )
+    group by patients.risk_tier, trim(intervention.item)
+),
+
+top_condition_interventions as (
+    {{ top_items('condition_intervention_counts', 'risk_tier', top_list_length, min_cell_size) }}
+)
+
+select
+    tier_sizes.risk_tier::varchar as risk_tier,
+    risk_tiers.tier_rank::integer as risk_tier_rank,
+    risk_tiers.care_intensity::varchar as care_intensity,
+    risk_tiers.description::varchar as tier_description,
+    tier_sizes.n_patients::bigint as n_patients,
+    tier_sizes.share_of_population::double as share_of_population,
+    -- Averages and costs describe the tier only while its size is shown.
+    (case when tier_sizes.n_patients is not null then tier_statistics.avg_risk_score end)::double
+        as avg_risk_score,
+    (case when tier_sizes.n_patients is not null then tier_statistics.avg_annual_cost_usd end)::double
+        as avg_annual_cost_usd,
+    (case when tier_sizes.n_patients is not null then tier_statistics.total_annual_cost_usd end)::double
+        as total_annual_cost_usd,
+    tier_kpis.n_admissions::bigint as n_admissions,
+    tier_kpis.avg_los_days::double as avg_los_days,
+    tier_kpis.readmission_rate_30d::double as readmission_rate_30d,
+    tier_kpis.one_year_mortality_rate::double as one_year_mortality_rate,
+    core_interventions.interventions::varchar as core_interventions,
+    (case when tier_sizes.n_patients is not null then top_condition_interventions.items end)::varchar
+        as condition_interventions,
+    (tier_sizes.is_suppressed or tier_kpis.is_suppressed)::boolean as is_suppressed,
+    nullif(concat_ws(', ',
+        case when tier_sizes.is_suppressed then 'n_patients' end,
+        case when tier_kpis.n_admissions is null then 'n_admissions' end
+    ), '')::varchar as suppressed_columns
+from tier_sizes
+inner join tier_kpis
+    on tier_sizes.risk_tier = tier_kpis.dimension_value
+left join risk_tiers
+    on tier_sizes.risk_tier = risk_tiers.risk_tier
+left join tier_statistics
+    on tier_sizes.risk_tier = tier_statistics.risk_tier
+left join core_interventions
+    on tier_sizes.risk_tier = core_interventions.risk_tier
+left join top_condition_interventions
+    on tier_sizes.risk_tier = top_condition_interventions.group_key

@@ -1,0 +1,147 @@
+{#- One profile per segment of the selected clustering. Patient and tier counts come suppressed from
+    segment_tier_matrix, utilization and outcome KPIs from population_kpis; sex and age counts are suppressed
+    here against the segment size. The age bands and tiers are the contract's values (docs/architecture.md);
+    the accepted_values tests of patient_population stop the build before an unknown value could go uncounted. -#}
+{%- set age_bands = [('18-44', '18_44'), ('45-64', '45_64'), ('65-74', '65_74'), ('75-84', '75_84'),
+                     ('85+', '85_plus')] -%}
+{%- set risk_tiers = ['low', 'medium', 'high', 'complex'] -%}
+{%- set top_list_length = bi_number_var('bi_top_list_length', minimum=1, whole=true) -%}
+{%- set min_cell_size = bi_min_cell_size() -%}
+{%- set age_counts = [] -%}
+{%- for band, suffix in age_bands -%}{%- do age_counts.append('n_age_' ~ suffix) -%}{%- endfor -%}
+{%- set tier_counts = [] -%}
+{%- for tier in risk_tiers -%}{%- do tier_counts.append('n_tier_' ~ tier) -%}{%- endfor -%}
+
+with patients as (
+    select * from {{ ref('patient_population') }}
+),
+
+segment_tier_counts as (
+    select segment_name, risk_tier, row_type, n_patients, is_suppressed from {{ ref('segment_tier_matrix') }}
+    where row_type in ('segment_total', 'segment_tier')
+),
+
+segment_kpis as (
+    select * from {{ ref('population_kpis') }}
+    where dimension = 'segment'
+),
+
+patient_conditions as (
+    select subject_id, condition_label from {{ ref('patient_conditions') }}
+),
+
+segment_counts as (
+    select
+        segment_name,
+        count(*) as n_patients,
+        count(*) filter (where gender = 'F') as n_female,
+        count(*) filter (where gender = 'M') as n_male,
+        {%- for band, suffix in age_bands %}
+        count(*) filter (where age_bucket = '{{ band }}') as n_age_{{ suffix }},
+        {%- endfor %}
+        {%- for tier in risk_tiers %}
+        count(*) filter (where risk_tier = '{{ tier }}') as n_tier_{{ tier }},
+        {%- endfor %}
+        avg(age_at_last_admission) as avg_age,
+        avg(n_chronic_conditions) as avg_chronic_conditions,
+        avg(charlson_max) as avg_charlson_max,
+        avg(risk_score) as avg_risk_score,
+        avg(annual_cost_usd) as avg_annual_cost_usd,
+        sum(annual_cost_usd) as total_annual_cost_usd
+    from patients
+    group by segment_name
+),
+
+-- The segment size and its tier mix are shown or hidden exactly as in segment_tier_matrix.
+fixed_cells as (
+    select
+        segment_name as row_key,
+        case when row_type = 'segment_total' then 'n_patients' else 'n_tier_' || risk_tier end as count_name,
+        is_suppressed
+    from segment_tier_counts
+),
+
+{{ suppress_counts('segment_counts', 'segment_name', {
+    'counts': ['n_patients', 'n_female', 'n_male'] + age_counts + tier_counts,
+    'partitions': [
+        ('n_patients', ['n_female', 'n_male']),
+        ('n_patients', age_counts),
+        ('n_patients', tier_counts),
+    ],
+}, fixed_cells='fixed_cells') }},
+
+-- Most common conditions and interventions: names only, each held by at least min_cell_size patients.
+segment_condition_counts as (
+    select patients.segment_name, patient_conditions.condition_label as item, count(*) as n_holders
+    from patients
+    inner join patient_conditions
+        on patients.subject_id = patient_conditions.subject_id
+    group by patients.segment_name, patient_conditions.condition_label
+),
+
+segment_intervention_counts as (
+    select patients.segment_name, trim(intervention.item) as item, count(*) as n_holders
+    from patients
+    cross join unnest(string_split(patients.recommended_interventions, ';')) as intervention (item)
+    group by patients.segment_name, trim(intervention.item)
+),
+
+top_conditions as (
+    {{ top_items('segment_condition_counts', 'segment_name', top_list_length, min_cell_size) }}
+),
+
+top_interventions as (
+    {{ top_items('segment_intervention_counts', 'segment_name', top_list_length, min_cell_size) }}
+)
+
+select
+    segment_counts.segment_name::varchar as segment_name,
+    suppressed_counts.n_patients::bigint as n_patients,
+    (suppressed_counts.n_patients / nullif(population.n_patients, 0))::double as share_of_population,
+    suppressed_counts.n_female::bigint as n_female,
+    suppressed_counts.n_male::bigint as n_male,
+    (suppressed_counts.n_female / nullif(suppressed_counts.n_patients, 0))::double as share_female,
+    {%- for band, suffix in age_bands %}
+    suppressed_counts.n_age_{{ suffix }}::bigint as n_age_{{ suffix }},
+    {%- endfor %}
+    {%- for tier in risk_tiers %}
+    suppressed_counts.n_tier_{{ tier }}::bigint as n_tier_{{ tier }},
+    (suppressed_counts.n_tier_{{ tier }} / nullif(suppressed_counts.n_patients, 0))::double as share_tier_{{ tier }},
+    {%- endfor %}
+    -- Averages describe the segment only while its size is shown.
+    {%- for average in ['avg_age', 'avg_chronic_conditions', 'avg_charlson_max', 'avg_risk_score'] %}
+    (case when suppressed_counts.n_patients is not null then segment_counts.{{ average }} end)::double
+        as {{ average }},
+    {%- endfor %}
+    (case when suppressed_counts.n_patients is not null then top_conditions.items end)::varchar as top_conditions,
+    segment_kpis.n_admissions::bigint as n_admissions,
+    (segment_kpis.n_admissions / nullif(suppressed_counts.n_patients, 0))::double as admissions_per_patient,
+    segment_kpis.avg_los_days::double as avg_los_days,
+    segment_kpis.icu_admission_rate::double as icu_admission_rate,
+    segment_kpis.ed_admission_rate::double as ed_admission_rate,
+    segment_kpis.readmission_rate_30d::double as readmission_rate_30d,
+    segment_kpis.readmission_rate_60d::double as readmission_rate_60d,
+    segment_kpis.readmission_rate_90d::double as readmission_rate_90d,
+    segment_kpis.in_hospital_mortality_rate::double as in_hospital_mortality_rate,
+    segment_kpis.one_year_mortality_rate::double as one_year_mortality_rate,
+    (case when suppressed_counts.n_patients is not null then segment_counts.avg_annual_cost_usd end)::double
+        as avg_annual_cost_usd,
+    (case when suppressed_counts.n_patients is not null then segment_counts.total_annual_cost_usd end)::double
+        as total_annual_cost_usd,
+    (case when suppressed_counts.n_patients is not null then top_interventions.items end)::varchar
+        as recommended_interventions,
+    (suppressed_counts.suppressed_columns is not null or segment_kpis.is_suppressed)::boolean as is_suppressed,
+    nullif(concat_ws(', ', suppressed_counts.suppressed_columns,
+        case when segment_kpis.n_admissions is null then 'n_admissions' end), '')::varchar as suppressed_columns
+from segment_counts
+inner join suppressed_counts
+    on segment_counts.segment_name = suppressed_counts.row_key
+inner join segment_kpis
+    on segment_counts.segment_name = segment_kpis.dimension_value
+cross join (
+    select n_patients from {{ ref('segment_tier_matrix') }} where row_type = 'population_total'
+) as population
+left join top_conditions
+    on segment_counts.segment_name = top_conditions.group_key
+left join top_interventions
+    on segment_counts.segment_name = top_interventions.group_key

@@ -1,0 +1,34 @@
+with raw_counts as (
+    select source_table, raw_rows from {{ ref('raw_row_counts') }}
+),
+
+staged_counts as (
+    select 'mimiciv_hosp.patients' as source_table, count(*) as staged_rows
+    from {{ ref('stg_mimic__patients') }}
+    union all
+    select 'mimiciv_hosp.admissions', count(*) from {{ ref('stg_mimic__admissions') }}
+    union all
+    select 'mimiciv_hosp.diagnoses_icd', count(*) from {{ ref('stg_mimic__diagnoses_icd') }}
+    union all
+    select 'mimiciv_hosp.d_icd_diagnoses', count(*) from {{ ref('stg_mimic__d_icd_diagnoses') }}
+    union all
+    select 'mimiciv_icu.icustays', count(*) from {{ ref('stg_mimic__icustays') }}
+),
+
+rejected_counts as (
+    select source_table, count(*) as rejected_rows
+    from {{ ref('raw_row_rejects') }}
+    group by source_table
+)
+
+select
+    raw_counts.source_table,
+    raw_counts.raw_rows,
+    staged_counts.staged_rows,
+    coalesce(rejected_counts.rejected_rows, 0) as rejected_rows,
+    coalesce(rejected_counts.rejected_rows, 0) / nullif(raw_counts.raw_rows, 0) as reject_share
+from raw_counts
+left join staged_counts
+    on raw_counts.source_table = staged_counts.source_table
+left join rejected_counts
+    on raw_counts.source_table = rejected_counts.source_table

@@ -1,0 +1,84 @@
+with admissions as (
+    select * from {{ ref('base_mimic__admissions') }}
+),
+
+raw_patient_ids as (
+    select distinct subject_id from {{ ref('base_mimic__patients') }}
+),
+
+valid_patients as (
+    select subject_id, anchor_age, anchor_year
+    from {{ ref('validated_mimic__patients') }}
+    where reject_reason is null
+),
+
+duplicated_keys as (
+    select hadm_id
+    from admissions
+    group by hadm_id
+    having count(*) > 1
+),
+
+-- Only rows of a duplicated key are ranked: the first in the order of all their columns (so that the choice never
+-- depends on file order) has key_row_number 1; rows equal to it in every column share its key_rank of 1.
+ranked_admissions as (
+    select admissions.*, 1 as key_row_number, 1 as key_rank
+    from admissions
+    anti join duplicated_keys using (hadm_id)
+    union all
+    select admissions.*, row_number() over same_admission, rank() over same_admission
+    from admissions
+    semi join duplicated_keys using (hadm_id)
+    window same_admission as (partition by hadm_id order by raw_row)
+),
+
+reasons_per_row as (
+    select
+        ranked_admissions.*,
+        -- In order of precedence: reject_reason is the first that applies.
+        list_filter([
+            case when ranked_admissions.hadm_id is null or ranked_admissions.subject_id is null
+                    or ranked_admissions.admittime is null or ranked_admissions.dischtime is null
+                    or ranked_admissions.admission_type is null
+                then 'missing_required_value' end,
+            case when key_row_number > 1 and key_rank = 1 then 'duplicate_row' end,
+            case when key_rank > 1 then 'duplicate_key' end,
+            case when ranked_admissions.subject_id is not null and raw_patient_ids.subject_id is null
+                then 'orphan_subject_id' end,
+            case when raw_patient_ids.subject_id is not null and valid_patients.subject_id is null
+                then 'parent_patient_rejected' end,
+            case when ranked_admissions.dischtime < ranked_admissions.admittime then 'discharge_before_admission' end,
+            -- MIMIC's age concept: the anchor age moved by whole calendar years.
+            case when valid_patients.anchor_age
+                    + (year(ranked_admissions.admittime) - valid_patients.anchor_year) < 0
+                then 'negative_age_at_admission' end,
+            case when ranked_admissions.hospital_expire_flag not in (0, 1) then 'invalid_hospital_expire_flag' end
+        ], lambda reason: reason is not null) as reject_reasons
+    from ranked_admissions
+    left join raw_patient_ids
+        on ranked_admissions.subject_id = raw_patient_ids.subject_id
+    left join valid_patients
+        on ranked_admissions.subject_id = valid_patients.subject_id
+)
+
+select
+    subject_id,
+    hadm_id,
+    admittime,
+    dischtime,
+    deathtime,
+    admission_type,
+    admit_provider_id,
+    admission_location,
+    discharge_location,
+    insurance,
+    language,
+    marital_status,
+    race,
+    edregtime,
+    edouttime,
+    hospital_expire_flag,
+    reject_reasons[1] as reject_reason,
+    reject_reasons,
+    case when len(reject_reasons) > 0 then to_json(raw_row)::varchar end as raw_row
+from reasons_per_row

@@ -1,0 +1,83 @@
+with diagnoses as (
+    select * from {{ ref('base_mimic__diagnoses_icd') }}
+),
+
+raw_admission_ids as (
+    select distinct hadm_id from {{ ref('base_mimic__admissions') }}
+),
+
+valid_admissions as (
+    select hadm_id, subject_id
+    from {{ ref('validated_mimic__admissions') }}
+    where reject_reason is null
+),
+
+valid_codes as (
+    select icd_code, icd_version
+    from {{ ref('validated_mimic__d_icd_diagnoses') }}
+    where reject_reason is null
+),
+
+duplicated_keys as (
+    -- The key is MIMIC-IV's primary key of diagnoses_icd.
+    select hadm_id, seq_num, icd_code, icd_version
+    from diagnoses
+    group by hadm_id, seq_num, icd_code, icd_version
+    having count(*) > 1
+),
+
+-- Only rows of a duplicated key are ranked: the first in the order of all their columns (so that the choice never
+-- depends on file order) has key_row_number 1; rows equal to it in every column share its key_rank of 1.
+ranked_diagnoses as (
+    select diagnoses.*, 1 as key_row_number, 1 as key_rank
+    from diagnoses
+    anti join duplicated_keys using (hadm_id, seq_num, icd_code, icd_version)
+    union all
+    select diagnoses.*, row_number() over same_diagnosis, rank() over same_diagnosis
+    from diagnoses
+    semi join duplicated_keys using (hadm_id, seq_num, icd_code, icd_version)
+    window same_diagnosis as (partition by hadm_id, seq_num, icd_code, icd_version order by raw_row)
+),
+
+reasons_per_row as (
+    select
+        ranked_diagnoses.*,
+        -- In order of precedence: reject_reason is the first that applies.
+        list_filter([
+            case when ranked_diagnoses.subject_id is null or ranked_diagnoses.hadm_id is null
+                    or ranked_diagnoses.seq_num is null or ranked_diagnoses.icd_code is null
+                    or ranked_diagnoses.icd_code = '' or ranked_diagnoses.icd_version is null
+                then 'missing_required_value' end,
+            case when key_row_number > 1 and key_rank = 1 then 'duplicate_row' end,
+            case when key_rank > 1 then 'duplicate_key' end,
+            case when ranked_diagnoses.hadm_id is not null and raw_admission_ids.hadm_id is null
+                then 'orphan_hadm_id' end,
+            case when raw_admission_ids.hadm_id is not null and valid_admissions.hadm_id is null
+                then 'parent_admission_rejected' end,
+            case when ranked_diagnoses.subject_id <> valid_admissions.subject_id then 'patient_mismatch' end,
+            case when ranked_diagnoses.seq_num < 1 then 'invalid_seq_num' end,
+            case when ranked_diagnoses.icd_version not in (9, 10) then 'invalid_icd_version' end,
+            case when ranked_diagnoses.icd_version in (9, 10) and ranked_diagnoses.icd_code <> ''
+                    and valid_codes.icd_code is null
+                then 'unknown_icd_code' end
+        ], lambda reason: reason is not null) as reject_reasons
+    from ranked_diagnoses
+    left join raw_admission_ids
+        on ranked_diagnoses.hadm_id = raw_admission_ids.hadm_id
+    left join valid_admissions
+        on ranked_diagnoses.hadm_id = valid_admissions.hadm_id
+    left join valid_codes
+        on ranked_diagnoses.icd_code = valid_codes.icd_code
+        and ranked_diagnoses.icd_version = valid_codes.icd_version
+)
+
+select
+    subject_id,
+    hadm_id,
+    seq_num,
+    icd_code,
+    icd_version,
+    reject_reasons[1] as reject_reason,
+    reject_reasons,
+    case when len(reject_reasons) > 0 then to_json(raw_row)::varchar end as raw_row
+from reasons_per_row

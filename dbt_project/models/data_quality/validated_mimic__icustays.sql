@@ -1,0 +1,78 @@
+with icu_stays as (
+    select * from {{ ref('base_mimic__icustays') }}
+),
+
+raw_admission_ids as (
+    select distinct hadm_id from {{ ref('base_mimic__admissions') }}
+),
+
+valid_admissions as (
+    select hadm_id, subject_id, admittime, dischtime
+    from {{ ref('validated_mimic__admissions') }}
+    where reject_reason is null
+),
+
+duplicated_keys as (
+    select stay_id
+    from icu_stays
+    group by stay_id
+    having count(*) > 1
+),
+
+-- Only rows of a duplicated key are ranked: the first in the order of all their columns (so that the choice never
+-- depends on file order) has key_row_number 1; rows equal to it in every column share its key_rank of 1.
+ranked_icu_stays as (
+    select icu_stays.*, 1 as key_row_number, 1 as key_rank
+    from icu_stays
+    anti join duplicated_keys using (stay_id)
+    union all
+    select icu_stays.*, row_number() over same_stay, rank() over same_stay
+    from icu_stays
+    semi join duplicated_keys using (stay_id)
+    window same_stay as (partition by stay_id order by raw_row)
+),
+
+reasons_per_row as (
+    select
+        ranked_icu_stays.*,
+        -- In order of precedence: reject_reason is the first that applies.
+        list_filter([
+            case when ranked_icu_stays.stay_id is null or ranked_icu_stays.hadm_id is null
+                    or ranked_icu_stays.subject_id is null or ranked_icu_stays.intime is null
+                then 'missing_required_value' end,
+            case when key_row_number > 1 and key_rank = 1 then 'duplicate_row' end,
+            case when key_rank > 1 then 'duplicate_key' end,
+            case when ranked_icu_stays.hadm_id is not null and raw_admission_ids.hadm_id is null
+                then 'orphan_hadm_id' end,
+            case when raw_admission_ids.hadm_id is not null and valid_admissions.hadm_id is null
+                then 'parent_admission_rejected' end,
+            case when ranked_icu_stays.subject_id <> valid_admissions.subject_id then 'patient_mismatch' end,
+            case when ranked_icu_stays.outtime < ranked_icu_stays.intime then 'outtime_before_intime' end,
+            case when ranked_icu_stays.los < 0 then 'negative_length_of_stay' end,
+            -- Stays crossing the admission's edge by less than the tolerance are real MIMIC-IV data.
+            case when ranked_icu_stays.intime
+                    < valid_admissions.admittime - {{ var('icu_stay_admission_tolerance_hours') }} * interval 1 hour
+                    or ranked_icu_stays.outtime
+                    > valid_admissions.dischtime + {{ var('icu_stay_admission_tolerance_hours') }} * interval 1 hour
+                then 'icu_stay_outside_admission' end
+        ], lambda reason: reason is not null) as reject_reasons
+    from ranked_icu_stays
+    left join raw_admission_ids
+        on ranked_icu_stays.hadm_id = raw_admission_ids.hadm_id
+    left join valid_admissions
+        on ranked_icu_stays.hadm_id = valid_admissions.hadm_id
+)
+
+select
+    subject_id,
+    hadm_id,
+    stay_id,
+    first_careunit,
+    last_careunit,
+    intime,
+    outtime,
+    los,
+    reject_reasons[1] as reject_reason,
+    reject_reasons,
+    case when len(reject_reasons) > 0 then to_json(raw_row)::varchar end as raw_row
+from reasons_per_row

@@ -1,0 +1,52 @@
+with patients as (
+    select * from {{ ref('base_mimic__patients') }}
+),
+
+duplicated_keys as (
+    select subject_id
+    from patients
+    group by subject_id
+    having count(*) > 1
+),
+
+-- Only rows of a duplicated key are ranked: the first in the order of all their columns (so that the choice never
+-- depends on file order) has key_row_number 1; rows equal to it in every column share its key_rank of 1.
+ranked_patients as (
+    select patients.*, 1 as key_row_number, 1 as key_rank
+    from patients
+    anti join duplicated_keys using (subject_id)
+    union all
+    select patients.*, row_number() over same_subject, rank() over same_subject
+    from patients
+    semi join duplicated_keys using (subject_id)
+    window same_subject as (partition by subject_id order by raw_row)
+),
+
+reasons_per_row as (
+    select
+        ranked_patients.*,
+        -- In order of precedence: reject_reason is the first that applies.
+        list_filter([
+            case when subject_id is null or gender is null or anchor_year is null or anchor_year_group is null
+                then 'missing_required_value' end,
+            case when key_row_number > 1 and key_rank = 1 then 'duplicate_row' end,
+            case when key_rank > 1 then 'duplicate_key' end,
+            case when anchor_age not between {{ var('anchor_age_min') }} and {{ var('anchor_age_max') }}
+                then 'impossible_anchor_age' end,
+            -- int_patient_timeline reads the real study years from this text.
+            case when not regexp_full_match(anchor_year_group, '\d{4} - \d{4}') then 'invalid_anchor_year_group' end
+        ], lambda reason: reason is not null) as reject_reasons
+    from ranked_patients
+)
+
+select
+    subject_id,
+    gender,
+    anchor_age,
+    anchor_year,
+    anchor_year_group,
+    dod,
+    reject_reasons[1] as reject_reason,
+    reject_reasons,
+    case when len(reject_reasons) > 0 then to_json(raw_row)::varchar end as raw_row
+from reasons_per_row

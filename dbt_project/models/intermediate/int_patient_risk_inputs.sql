@@ -1,0 +1,1 @@
+{{ risk_patient_inputs('all_admissions') }}

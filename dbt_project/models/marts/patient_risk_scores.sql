@@ -1,0 +1,76 @@
+{%- set cutoffs = risk_checked_tier_cutoffs(var('risk_tier_cutoffs')) -%}
+
+with risk_components as (
+    select * from {{ ref('int_patient_risk_components') }}
+),
+
+patient_conditions as (
+    select subject_id, chronic_conditions, chronic_families from {{ ref('int_patient_risk_inputs') }}
+),
+
+risk_tiers as (
+    select risk_tier, care_intensity from {{ ref('risk_tiers') }}
+),
+
+care_interventions as (
+    select risk_tier, condition_family, condition, priority, intervention from {{ ref('care_interventions') }}
+),
+
+-- A score equal to a cut-off belongs to the higher tier.
+tiered_patients as (
+    select
+        *,
+        case
+            when risk_score >= {{ cutoffs.complex }} then 'complex'
+            when risk_score >= {{ cutoffs.high }} then 'high'
+            when risk_score >= {{ cutoffs.medium }} then 'medium'
+            else 'low'
+        end as risk_tier
+    from risk_components
+),
+
+-- A catalog row without condition_family and condition applies to every patient of its tier, otherwise only to
+-- those with a condition of that family or that condition.
+matched_interventions as (
+    select
+        tiered_patients.subject_id,
+        care_interventions.intervention,
+        min(care_interventions.priority) as priority
+    from tiered_patients
+    inner join patient_conditions
+        on tiered_patients.subject_id = patient_conditions.subject_id
+    inner join care_interventions
+        on tiered_patients.risk_tier = care_interventions.risk_tier
+        and (care_interventions.condition_family is null
+            or list_contains(patient_conditions.chronic_families, care_interventions.condition_family))
+        and (care_interventions.condition is null
+            or list_contains(patient_conditions.chronic_conditions, care_interventions.condition))
+    -- An intervention recommended for several reasons is listed once.
+    group by tiered_patients.subject_id, care_interventions.intervention
+),
+
+recommended_interventions as (
+    select
+        subject_id,
+        string_agg(intervention, '; ' order by priority, intervention) as recommended_interventions
+    from matched_interventions
+    group by subject_id
+)
+
+select
+    tiered_patients.subject_id,
+    tiered_patients.clinical_complexity_score,
+    tiered_patients.age_score,
+    tiered_patients.functional_decline_score,
+    tiered_patients.disease_specific_score,
+    tiered_patients.social_determinants_score,
+    tiered_patients.risk_score,
+    percent_rank() over (order by tiered_patients.risk_score) as risk_percentile,
+    tiered_patients.risk_tier,
+    risk_tiers.care_intensity,
+    recommended_interventions.recommended_interventions
+from tiered_patients
+left join risk_tiers
+    on tiered_patients.risk_tier = risk_tiers.risk_tier
+left join recommended_interventions
+    on tiered_patients.subject_id = recommended_interventions.subject_id

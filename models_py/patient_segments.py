@@ -1,0 +1,13 @@
+"""Every patient's segment and per-algorithm labels; logic in segmentation.pipeline.segment_patients."""
+
+from segmentation.config import ClusteringConfig
+from segmentation.pipeline import segment_patients
+from segmentation.warehouse import read_features
+
+
+def model(dbt, session):
+    config = ClusteringConfig.from_mapping(dbt.config.get("clustering"))
+    features = read_features(dbt.ref("patient_features"))
+    evaluation = dbt.ref("cluster_evaluation").df()
+    naming_rules = dbt.ref("segment_naming_rules").df()
+    return segment_patients(features, evaluation, naming_rules, config)

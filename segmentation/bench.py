@@ -1,0 +1,99 @@
+"""Benchmark of the clustering stage on synthetic patient_features frames.
+
+    python -m segmentation.bench --patients 365000
+
+Runs exactly what the dbt Python models run (evaluation, segments, centroids, feature importance) with the
+default configuration, and prints one JSON object: seconds per stage, the stage total (frame generation
+excluded) and the process's peak resident memory. `run_benchmark` is the same as a function.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import time
+from dataclasses import replace
+
+import pandas as pd
+
+from segmentation.config import ClusteringConfig
+from segmentation.pipeline import (
+    evaluate_candidates,
+    segment_centroids,
+    segment_feature_importance,
+    segment_patients,
+)
+from segmentation.synthetic import make_feature_frame
+
+RULES_FILE = "seeds/segment_naming_rules.csv"
+
+
+def peak_rss_gib() -> float:
+    """Peak resident set size of this process so far (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+
+
+def run_benchmark(n_patients: int, seed: int, config: ClusteringConfig,
+                  naming_rules: pd.DataFrame) -> dict[str, float | int | str]:
+    features, truth = make_feature_frame(n_patients, seed)
+    frame_rss = peak_rss_gib()
+    timings: dict[str, float] = {}
+
+    started = time.perf_counter()
+    evaluation = evaluate_candidates(features, config, truth)
+    timings["evaluation_seconds"] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    segments = segment_patients(features, evaluation, naming_rules, config)
+    timings["segments_seconds"] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    segment_centroids(features, segments, config)
+    segment_feature_importance(features, segments, config)
+    timings["profiles_seconds"] = time.perf_counter() - started
+
+    selected = evaluation[evaluation["is_selected"]].iloc[0]
+    return {
+        "patients": n_patients,
+        "sample_size": int(selected["sample_size"]),
+        **{name: round(seconds, 2) for name, seconds in timings.items()},
+        "clustering_stage_seconds": round(sum(timings.values()), 2),
+        "peak_rss_gib_after_frame": round(frame_rss, 2),
+        "peak_rss_gib": round(peak_rss_gib(), 2),
+        "selected_algorithm": str(selected["algorithm"]),
+        "selected_parameter": float(selected["parameter_value"]),
+        "silhouette": round(float(selected["silhouette"]), 3),
+        "davies_bouldin": round(float(selected["davies_bouldin"]), 3),
+        "ari_vs_truth": round(float(selected["ari_vs_truth"]), 3),
+        "segments": int(segments["segment_id"].nunique()),
+    }
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m segmentation.bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--patients", type=int, default=365_000, help="synthetic patients (default 365000)")
+    parser.add_argument("--seed", type=int, default=42, help="seed of the synthetic frame (default 42)")
+    parser.add_argument("--sample-size", type=int, default=None,
+                        help="override clustering_sample_size (default: the configured default)")
+    parser.add_argument("--rules", default=RULES_FILE, help=f"naming rules CSV (default {RULES_FILE})")
+    args = parser.parse_args(argv)
+    if args.patients < 1:
+        parser.error("--patients must be at least 1")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    config = ClusteringConfig()
+    if args.sample_size is not None:
+        config = replace(config, sample_size=args.sample_size)
+        config.check()
+    result = run_benchmark(args.patients, args.seed, config, pd.read_csv(args.rules))
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

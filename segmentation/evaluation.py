@@ -1,0 +1,223 @@
+"""Scoring candidate clusterings and choosing the segmentation.
+
+All figures are computed on the same seeded sample of patients (its size is the `sample_size` column), using
+the labels the assignment rule gives those patients, i.e. exactly what they receive in `patient_segments`.
+Noise (label -1, DBSCAN/HDBSCAN) counts as one more group in silhouette, Calinski-Harabasz and Davies-Bouldin:
+leaving noise out would flatter a model by hiding the patients it cannot place.
+
+Selection rule:
+1. A candidate is eligible when it has at least 2 clusters, its smallest cluster holds at least
+   `min_cluster_share` of the sample, its noise share is at most `max_noise_share` and its stability
+   (mean pairwise adjusted Rand index between refits on subsamples, all labelling the full sample) is at least
+   `min_stability`.
+2. Each algorithm's own choice: the eligible candidate with the lowest BIC for the Gaussian mixture, the
+   highest silhouette for the others; if none is eligible, the same criterion over all its candidates with
+   at least 2 clusters; failing that, its first candidate.
+3. The segmentation: among the algorithms' choices, the eligible one with the highest silhouette; if none is
+   eligible, the highest silhouette among those with a silhouette; else the first configured algorithm.
+   Ties go to the algorithm listed first in `clustering_algorithms`, then to the smaller parameter value.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from itertools import combinations
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import (
+    adjusted_rand_score,
+    calinski_harabasz_score,
+    davies_bouldin_score,
+    pairwise_distances,
+    silhouette_score,
+)
+
+from segmentation.algorithms import NOISE, Clustering, fit_family
+from segmentation.config import PARAMETER_NAMES, ClusteringConfig
+
+EVALUATION_COLUMNS: tuple[str, ...] = (
+    "algorithm", "parameter_name", "parameter_value", "settings", "n_clusters", "cluster_sizes",
+    "smallest_cluster_share", "noise_share", "silhouette", "calinski_harabasz", "davies_bouldin", "inertia",
+    "bic", "stability", "ari_vs_truth", "sample_size", "is_eligible", "is_algorithm_choice", "is_selected",
+    "selection_reason", "note", "fit_seconds",
+)
+
+
+def resample_indices(n: int, config: ClusteringConfig) -> list[np.ndarray]:
+    """Seeded subsamples without replacement of the sample, the same for every algorithm. Subsampling rather
+    than a bootstrap with replacement: duplicated patients would fake density for DBSCAN and HDBSCAN."""
+    size = max(int(round(config.stability_fraction * n)), 1)
+    return [
+        np.sort(np.random.default_rng([config.random_seed, resample]).choice(n, size=size, replace=False))
+        for resample in range(config.stability_resamples)
+    ]
+
+
+def stability_by_parameter(algorithm: str, values: np.ndarray, parameters: Sequence[float],
+                           config: ClusteringConfig) -> dict[float | None, float]:
+    """Mean adjusted Rand index over all pairs of refits on subsamples, each labelling the whole sample."""
+    labellings: dict[float | None, list[np.ndarray]] = {}
+    for indices in resample_indices(len(values), config):
+        refits = fit_family(algorithm, values[indices], parameters, config)
+        for clustering in (refit for refit in refits if refit.parameter is not None):
+            labellings.setdefault(clustering.parameter, []).append(
+                clustering.assign(values, config.chunk_size)
+            )
+    return {
+        parameter: float(np.mean([adjusted_rand_score(a, b) for a, b in combinations(labels, 2)]))
+        for parameter, labels in labellings.items()
+        if len(labels) == config.stability_resamples
+    }
+
+
+def within_cluster_ss(values: np.ndarray, labels: np.ndarray) -> float:
+    """Sum of squared distances of patients to their cluster mean (K-Means' inertia, for any labelling)."""
+    codes, inverse = np.unique(labels, return_inverse=True)
+    sums = np.zeros((len(codes), values.shape[1]))
+    np.add.at(sums, inverse, values)
+    means = sums / np.bincount(inverse)[:, None]
+    return float(((values - means[inverse]) ** 2).sum())
+
+
+def cluster_metrics(values: np.ndarray, distances: np.ndarray, labels: np.ndarray) -> dict[str, object]:
+    """Sizes and internal validity indices of one labelling of the sample; `distances` are the sample's
+    pairwise distances, computed once for all silhouettes."""
+    n = len(labels)
+    clustered = labels[labels != NOISE]
+    sizes = np.bincount(clustered) if len(clustered) else np.zeros(0, dtype=np.int64)
+    sizes = sizes[sizes > 0]
+    n_groups = len(np.unique(labels))
+    scorable = 2 <= n_groups <= n - 1
+    noise = int((labels == NOISE).sum())
+    size_map = {str(label): int(count) for label, count in zip(*np.unique(labels, return_counts=True),
+                                                               strict=True)}
+    return {
+        "n_clusters": len(sizes),
+        "cluster_sizes": json.dumps(size_map),
+        "smallest_cluster_share": float(sizes.min() / n) if len(sizes) else None,
+        "noise_share": noise / n if n else None,
+        "silhouette": float(silhouette_score(distances, labels, metric="precomputed")) if scorable else None,
+        "calinski_harabasz": float(calinski_harabasz_score(values, labels)) if scorable else None,
+        "davies_bouldin": float(davies_bouldin_score(values, labels)) if scorable else None,
+    }
+
+
+def truth_agreement(labels: np.ndarray, truth: np.ndarray | None) -> float | None:
+    """Adjusted Rand index against the synthetic archetypes of the sampled patients (evaluation only)."""
+    if truth is None or len(labels) < 2:
+        return None
+    return float(adjusted_rand_score(truth, labels))
+
+
+def evaluation_row(clustering: Clustering, values: np.ndarray, distances: np.ndarray, stability: float | None,
+                   truth: np.ndarray | None, config: ClusteringConfig) -> dict[str, object]:
+    labels = clustering.assign(values, config.chunk_size)
+    centroid_based = clustering.algorithm in ("kmeans", "hierarchical") and clustering.parameter is not None
+    return {
+        "algorithm": clustering.algorithm,
+        "parameter_name": PARAMETER_NAMES[clustering.algorithm],
+        "parameter_value": clustering.parameter,
+        "settings": json.dumps(clustering.settings, sort_keys=True),
+        **cluster_metrics(values, distances, labels),
+        "inertia": within_cluster_ss(values, labels) if centroid_based and len(labels) else None,
+        "bic": clustering.bic,
+        "stability": stability,
+        "ari_vs_truth": truth_agreement(labels, truth),
+        "sample_size": len(values),
+        "note": clustering.note or None,
+        "fit_seconds": clustering.fit_seconds,
+    }
+
+
+def evaluate_algorithm(algorithm: str, values: np.ndarray, distances: np.ndarray, truth: np.ndarray | None,
+                       config: ClusteringConfig) -> list[dict[str, object]]:
+    parameters = config.parameter_grid(algorithm)
+    fitted = fit_family(algorithm, values, parameters, config)
+    tried = [clustering.parameter for clustering in fitted if clustering.parameter is not None]
+    stability = stability_by_parameter(algorithm, values, tried, config) if tried else {}
+    return [
+        evaluation_row(clustering, values, distances, stability.get(clustering.parameter), truth, config)
+        for clustering in fitted
+    ]
+
+
+def eligibility(frame: pd.DataFrame, config: ClusteringConfig) -> tuple[pd.Series, pd.Series]:
+    """Whether each candidate meets the thresholds, and why not (first failed condition)."""
+    checks = [
+        (frame["n_clusters"] >= 2, "fewer than 2 clusters"),
+        (frame["smallest_cluster_share"].fillna(0) >= config.min_cluster_share,
+         f"a cluster under {config.min_cluster_share:.0%} of the sample"),
+        (frame["noise_share"].fillna(1) <= config.max_noise_share,
+         f"noise above {config.max_noise_share:.0%} of the sample"),
+        (frame["stability"].fillna(-1) >= config.min_stability,
+         f"stability below {config.min_stability:.2f}"),
+    ]
+    eligible = pd.Series(True, index=frame.index)
+    reason = pd.Series("", index=frame.index, dtype="object")
+    for passed, message in checks:
+        reason = reason.mask(eligible & ~passed, "not eligible: " + message)
+        eligible &= passed
+    return eligible, reason
+
+
+def choose_per_algorithm(frame: pd.DataFrame) -> pd.Series:
+    """Flag each algorithm's own choice (rule 2 of the module docstring)."""
+    criterion = frame["silhouette"].where(frame["algorithm"] != "gmm", -frame["bic"])
+    ranked = frame.assign(
+        tier=np.select([frame["is_eligible"], frame["n_clusters"] >= 2], [0, 1], default=2),
+        score=criterion.astype(float).fillna(-np.inf),
+        position=np.arange(len(frame)),
+    ).sort_values(["algorithm_order", "tier", "score", "parameter_value", "position"],
+                  ascending=[True, True, False, True, True], na_position="last")
+    chosen = ranked.drop_duplicates("algorithm", keep="first").index
+    return pd.Series(frame.index.isin(chosen), index=frame.index)
+
+
+def choose_overall(frame: pd.DataFrame) -> pd.Series:
+    """Flag the segmentation among the algorithms' choices (rule 3 of the module docstring)."""
+    choices = frame[frame["is_algorithm_choice"]]
+    ranked = choices.assign(
+        tier=np.select([choices["is_eligible"], choices["silhouette"].notna()], [0, 1], default=2),
+        score=choices["silhouette"].astype(float).fillna(-np.inf),
+    ).sort_values(["tier", "score", "algorithm_order"], ascending=[True, False, True])
+    return pd.Series(frame.index == ranked.index[0], index=frame.index)
+
+
+def selection_reasons(frame: pd.DataFrame, not_eligible: pd.Series) -> pd.Series:
+    """Readable reason per row: eligibility for every row, the rule that chose it for the chosen rows."""
+    fit = np.where(frame["is_eligible"], "eligible", "no eligible candidate, best of the rest")
+    criterion = np.where(frame["algorithm"] == "gmm", "lowest BIC", "highest silhouette")
+    chosen = "choice of " + frame["algorithm"] + ": " + criterion + " (" + fit + ")"
+    selected = "selected segmentation: highest silhouette among the algorithms' choices (" + fit + ")"
+    reason = not_eligible.where(~frame["is_eligible"], "eligible")
+    return reason.mask(frame["is_algorithm_choice"], chosen).mask(frame["is_selected"], selected)
+
+
+def select(frame: pd.DataFrame, config: ClusteringConfig) -> pd.DataFrame:
+    order = {algorithm: position for position, algorithm in enumerate(config.algorithms)}
+    frame = frame.assign(algorithm_order=frame["algorithm"].map(order))
+    eligible, not_eligible = eligibility(frame, config)
+    frame = frame.assign(is_eligible=eligible)
+    frame = frame.assign(is_algorithm_choice=choose_per_algorithm(frame))
+    frame = frame.assign(is_selected=choose_overall(frame))
+    frame = frame.assign(selection_reason=selection_reasons(frame, not_eligible))
+    return frame.drop(columns="algorithm_order")
+
+
+def evaluate(values: np.ndarray, truth: np.ndarray | None, config: ClusteringConfig) -> pd.DataFrame:
+    """One row per algorithm and parameter value tried, with metrics and the selection flags."""
+    # float32 halves the memory of the n x n matrix; silhouettes agree with float64 to about 1e-6.
+    distances = pairwise_distances(values).astype(np.float32) if len(values) else np.zeros((0, 0), np.float32)
+    rows = [
+        row for algorithm in config.algorithms
+        for row in evaluate_algorithm(algorithm, values, distances, truth, config)
+    ]
+    frame = pd.DataFrame(rows)
+    for column in ("parameter_value", "smallest_cluster_share", "noise_share", "silhouette",
+                   "calinski_harabasz", "davies_bouldin", "inertia", "bic", "stability", "ari_vs_truth"):
+        frame[column] = frame[column].astype("Float64")
+    frame["n_clusters"] = frame["n_clusters"].astype("Int64")
+    frame["sample_size"] = frame["sample_size"].astype("Int64")
+    return select(frame, config).loc[:, list(EVALUATION_COLUMNS)]

@@ -1,0 +1,191 @@
+"""The clustering stage end to end, as the dbt Python models in models_py/ call it.
+
+`evaluate_candidates` fits every configured algorithm and parameter value on a seeded sample and scores them
+(`cluster_evaluation`); `segment_patients` refits each algorithm's chosen candidate (same data, seed and
+sample, hence the same model) and labels every patient (`patient_segments`); `segment_centroids` and
+`segment_feature_importance` profile the selected segments.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from threadpoolctl import threadpool_limits
+
+from segmentation.algorithms import Clustering, fit_family, single_segment
+from segmentation.config import ALGORITHMS, ClusteringConfig
+from segmentation.evaluation import evaluate
+from segmentation.features import (
+    CATALOGUE,
+    FeatureError,
+    FeatureMatrix,
+    build_feature_matrix,
+    validate_patient_frame,
+)
+from segmentation.naming import name_segments
+from segmentation.profiles import centroids, feature_importance, segment_statistics
+
+TRUTH_SOURCE = "synthetic_truth.patient_archetypes"
+EVALUATION_SOURCE = "cluster_evaluation"
+SEGMENT_COLUMNS: tuple[str, ...] = (
+    "subject_id", "segment_id", "segment_name", "selected_algorithm",
+    *(f"{algorithm}_label" for algorithm in ALGORITHMS),
+)
+
+
+@dataclass(frozen=True)
+class Population:
+    """Validated patients in subject_id order, their standardized features and the seeded sample."""
+
+    frame: pd.DataFrame
+    matrix: FeatureMatrix
+    sample: np.ndarray
+
+    @property
+    def sample_values(self) -> np.ndarray:
+        return self.matrix.standardized[self.sample]
+
+
+def sample_rows(n: int, config: ClusteringConfig) -> np.ndarray:
+    """Row positions of the seeded sample (everyone when the population is not larger than the sample)."""
+    if n <= config.sample_size:
+        return np.arange(n)
+    rng = np.random.default_rng(config.random_seed)
+    return np.sort(rng.choice(n, size=config.sample_size, replace=False))
+
+
+def prepare(features: pd.DataFrame, config: ClusteringConfig) -> Population:
+    frame = validate_patient_frame(features, [spec.column for spec in CATALOGUE])
+    return Population(frame=frame, matrix=build_feature_matrix(frame, config.features),
+                      sample=sample_rows(len(frame), config))
+
+
+def truth_codes(population: Population, truth: pd.DataFrame | None) -> np.ndarray | None:
+    """Archetype of each sampled patient as integer codes, for the evaluation-only ARI."""
+    if truth is None:
+        return None
+    missing = [column for column in ("subject_id", "archetype") if column not in truth.columns]
+    if missing:
+        raise FeatureError(f"{TRUTH_SOURCE} lacks column(s) {', '.join(missing)}")
+    sampled = population.frame["subject_id"].to_numpy()[population.sample]
+    archetypes = truth.drop_duplicates("subject_id").set_index("subject_id")["archetype"].reindex(sampled)
+    if archetypes.isna().any():
+        examples = sampled[archetypes.isna().to_numpy()][:5].tolist()
+        raise FeatureError(
+            f"{TRUTH_SOURCE} has no archetype for {int(archetypes.isna().sum())} sampled patient(s), e.g. "
+            f"subject_id {examples}: it does not belong to the same generation as the raw tables"
+        )
+    return pd.factorize(archetypes, sort=True)[0]
+
+
+def evaluate_candidates(features: pd.DataFrame, config: ClusteringConfig,
+                        truth: pd.DataFrame | None = None) -> pd.DataFrame:
+    """cluster_evaluation: one row per algorithm and parameter value tried."""
+    population = prepare(features, config)
+    with threadpool_limits(limits=config.threads):
+        return evaluate(population.sample_values, truth_codes(population, truth), config)
+
+
+def chosen_parameters(evaluation: pd.DataFrame,
+                      config: ClusteringConfig) -> tuple[dict[str, float | None], str]:
+    """Each configured algorithm's chosen parameter value and the selected algorithm (cluster_evaluation)."""
+    needed = {"algorithm", "parameter_value", "is_algorithm_choice", "is_selected"}
+    missing = sorted(needed - set(evaluation.columns))
+    if missing:
+        raise FeatureError(f"{EVALUATION_SOURCE} lacks column(s) {', '.join(missing)}")
+    choices = evaluation[evaluation["is_algorithm_choice"].astype(bool)]
+    absent = [algorithm for algorithm in config.algorithms if algorithm not in set(choices["algorithm"])]
+    if absent or choices["algorithm"].duplicated().any():
+        raise FeatureError(
+            f"{EVALUATION_SOURCE} must hold exactly one chosen row per configured algorithm; missing: "
+            f"{', '.join(absent) or 'none'}. Rebuild it with the same clustering_* vars"
+        )
+    selected = evaluation.loc[evaluation["is_selected"].astype(bool), "algorithm"]
+    if len(selected) != 1 or selected.iloc[0] not in config.algorithms:
+        raise FeatureError(f"{EVALUATION_SOURCE} must flag one selected row, of a configured algorithm")
+    parameters = {
+        row.algorithm: None if pd.isna(row.parameter_value) else float(row.parameter_value)
+        for row in choices.itertuples(index=False)
+    }
+    return parameters, str(selected.iloc[0])
+
+
+def refit(algorithm: str, parameter: float | None, population: Population,
+          config: ClusteringConfig) -> Clustering:
+    if parameter is None:
+        return single_segment(algorithm, population.sample_values, "")
+    fitted = fit_family(algorithm, population.sample_values, [parameter], config)
+    if len(fitted) != 1 or fitted[0].parameter != parameter:
+        raise FeatureError(
+            f"{algorithm} with parameter {parameter:g} from {EVALUATION_SOURCE} cannot be refitted on the "
+            "current patients: rebuild cluster_evaluation first"
+        )
+    return fitted[0]
+
+
+def segment_patients(features: pd.DataFrame, evaluation: pd.DataFrame, naming_rules: pd.DataFrame,
+                     config: ClusteringConfig) -> pd.DataFrame:
+    """patient_segments: every patient once, with the selected segment and each algorithm's label."""
+    population = prepare(features, config)
+    parameters, selected = chosen_parameters(evaluation, config)
+    with threadpool_limits(limits=config.threads):
+        labels = {
+            f"{algorithm}_label": refit(algorithm, parameters[algorithm], population, config).assign(
+                population.matrix.standardized, config.chunk_size)
+            for algorithm in config.algorithms
+        }
+    segment_ids = labels[f"{selected}_label"]
+    statistics = segment_statistics(population.frame, segment_ids, config.chunk_size)
+    names = name_segments(statistics, naming_rules, config.noise_segment_name)
+    frame = pd.DataFrame({
+        "subject_id": population.frame["subject_id"].to_numpy(),
+        "segment_id": segment_ids,
+        "segment_name": names.reindex(segment_ids).to_numpy(),
+        "selected_algorithm": selected,
+    })
+    for algorithm in ALGORITHMS:
+        column = f"{algorithm}_label"
+        frame[column] = pd.array(labels[column], dtype="Int64") if column in labels else pd.array(
+            [pd.NA] * len(frame), dtype="Int64")
+    return frame.loc[:, list(SEGMENT_COLUMNS)]
+
+
+def segment_names(segments: pd.DataFrame) -> pd.Series:
+    return segments.drop_duplicates("segment_id").set_index("segment_id")["segment_name"]
+
+
+def aligned_segments(features: pd.DataFrame, segments: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+    """Patients with their segment id, checking that every patient has exactly one segment."""
+    frame = validate_patient_frame(features, [spec.column for spec in CATALOGUE])
+    by_patient = segments.drop_duplicates("subject_id").set_index("subject_id")["segment_id"]
+    if len(by_patient) != len(segments):
+        raise FeatureError("patient_segments lists a patient more than once")
+    segment_ids = by_patient.reindex(frame["subject_id"])
+    if segment_ids.isna().any() or len(segments) != len(frame):
+        raise FeatureError(
+            f"patient_segments does not cover exactly the patients of marts.patient_features "
+            f"({len(segments)} segment rows, {len(frame)} patients): rebuild patient_segments"
+        )
+    return frame, segment_ids.to_numpy(dtype=np.int64)
+
+
+def segment_profile(features: pd.DataFrame, segments: pd.DataFrame,
+                    config: ClusteringConfig) -> tuple[pd.DataFrame, pd.Series]:
+    frame, segment_ids = aligned_segments(features, segments)
+    return segment_statistics(frame, segment_ids, config.chunk_size), segment_names(segments)
+
+
+def segment_centroids(features: pd.DataFrame, segments: pd.DataFrame,
+                      config: ClusteringConfig) -> pd.DataFrame:
+    """segment_centroids: per selected segment and feature, the mean in original units."""
+    statistics, names = segment_profile(features, segments, config)
+    return centroids(statistics, names, config.features)
+
+
+def segment_feature_importance(features: pd.DataFrame, segments: pd.DataFrame,
+                               config: ClusteringConfig) -> pd.DataFrame:
+    """segment_feature_importance: per selected segment, features ranked by standardized mean difference."""
+    statistics, names = segment_profile(features, segments, config)
+    return feature_importance(statistics, names, config.features)

@@ -1,0 +1,38 @@
+"""Reading the clustering inputs from the warehouse inside the dbt Python models."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from segmentation.features import CATALOGUE
+
+TRUTH_SCHEMA = "synthetic_truth"
+TRUTH_TABLE = "patient_archetypes"
+
+
+def feature_columns() -> list[str]:
+    """The patient_features columns the clustering stage reads: the key and every catalogue feature (social
+    proxies are never loaded)."""
+    return ["subject_id", *(spec.column for spec in CATALOGUE)]
+
+
+def read_features(relation: Any) -> pd.DataFrame:
+    """patient_features (a DuckDB relation from dbt.ref) as a frame of the needed columns only, in
+    subject_id order (sorting in the warehouse spares a copy of the frame in Python)."""
+    return relation.project(", ".join(feature_columns())).order("subject_id").df()
+
+
+def read_truth(connection: Any) -> pd.DataFrame | None:
+    """The synthetic archetypes when the warehouse holds a generated population, else None (real data).
+
+    Read outside dbt's graph on purpose: the table exists only for synthetic data and feeds evaluation only.
+    """
+    found = connection.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+        [TRUTH_SCHEMA, TRUTH_TABLE],
+    ).fetchall()
+    if found[0][0] == 0:
+        return None
+    return connection.execute(f"select subject_id, archetype from {TRUTH_SCHEMA}.{TRUTH_TABLE}").df()

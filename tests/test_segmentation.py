@@ -1,0 +1,417 @@
+"""The clustering module (segmentation/) on synthetic patient_features frames with known groups."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from conftest import REPO_ROOT
+from sklearn.datasets import make_blobs
+from sklearn.metrics import adjusted_rand_score
+
+import segmentation.algorithms as algorithms
+from segmentation.algorithms import NOISE, fit_family, knee_eps
+from segmentation.config import ALGORITHMS, ClusteringConfig, ConfigError
+from segmentation.evaluation import EVALUATION_COLUMNS
+from segmentation.features import CATALOGUE, FeatureError, build_feature_matrix, validate_patient_frame
+from segmentation.naming import NamingRuleError, name_segments
+from segmentation.pipeline import (
+    SEGMENT_COLUMNS,
+    evaluate_candidates,
+    sample_rows,
+    segment_centroids,
+    segment_feature_importance,
+    segment_patients,
+)
+from segmentation.profiles import segment_statistics
+from segmentation.synthetic import make_feature_frame
+
+Frames = tuple[pd.DataFrame, pd.DataFrame]
+RULES = pd.read_csv(REPO_ROOT / "seeds" / "segment_naming_rules.csv")
+# Small grids keep the suite quick; the defaults are exercised by the dbt builds and the benchmark. Every
+# supported algorithm runs, HDBSCAN included.
+FAST = ClusteringConfig(algorithms=ALGORITHMS, k_min=2, k_max=7, sample_size=800, dbscan_min_samples=(10,),
+                        hdbscan_min_cluster_shares=(0.05,), stability_resamples=2, kmeans_n_init=2)
+
+
+def run_stage(features: pd.DataFrame, config: ClusteringConfig,
+              truth: pd.DataFrame | None = None) -> Frames:
+    evaluation = evaluate_candidates(features, config, truth)
+    return evaluation, segment_patients(features, evaluation, RULES, config)
+
+
+@pytest.fixture(scope="module")
+def population() -> Frames:
+    return make_feature_frame(2000, seed=3)
+
+
+@pytest.fixture(scope="module")
+def staged(population: Frames) -> Frames:
+    features, truth = population
+    return run_stage(features, FAST, truth)
+
+
+# --- recovering known groups ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_each_algorithm_recovers_separated_blobs(algorithm: str) -> None:
+    values, truth = make_blobs(n_samples=600, centers=4, n_features=5, cluster_std=0.6, random_state=1)
+    config = replace(FAST, dbscan_min_samples=(8,), hdbscan_min_cluster_shares=(0.1,))
+    parameter = {"dbscan": 8.0, "hdbscan": 0.1}.get(algorithm, 4.0)
+    (clustering,) = fit_family(algorithm, values, [parameter], config)
+    labels = clustering.assign(values, chunk_size=128)
+    clustered = labels != NOISE
+    assert clustered.mean() > 0.9
+    assert adjusted_rand_score(truth[clustered], labels[clustered]) > 0.95
+
+
+def test_selected_segmentation_recovers_the_archetypes(staged: Frames,
+                                                       population: Frames) -> None:
+    evaluation, segments = staged
+    selected = evaluation[evaluation["is_selected"]].iloc[0]
+    assert selected["ari_vs_truth"] >= 0.8
+    merged = segments.merge(population[1], on="subject_id")
+    assert adjusted_rand_score(merged["archetype"], merged["segment_id"]) >= 0.8
+
+
+# --- evaluation table -----------------------------------------------------------------------------------
+
+def test_evaluation_has_every_configured_algorithm_and_one_selection(staged: Frames
+                                                                     ) -> None:
+    evaluation, _ = staged
+    assert tuple(evaluation.columns) == EVALUATION_COLUMNS
+    assert set(evaluation["algorithm"]) == set(FAST.algorithms)
+    assert evaluation["is_selected"].sum() == 1
+    choices = evaluation[evaluation["is_algorithm_choice"]]
+    assert sorted(choices["algorithm"]) == sorted(FAST.algorithms)
+    kmeans_ks = evaluation.loc[evaluation["algorithm"] == "kmeans", "parameter_value"].tolist()
+    assert kmeans_ks == [float(k) for k in range(FAST.k_min, FAST.k_max + 1)]
+    assert (evaluation["sample_size"] == FAST.sample_size).all()
+
+
+def test_selection_follows_the_documented_rule(staged: Frames) -> None:
+    evaluation, _ = staged
+    eligible = evaluation[evaluation["is_eligible"]]
+    assert (eligible["n_clusters"] >= 2).all()
+    assert (eligible["stability"] >= FAST.min_stability).all()
+    assert (eligible["smallest_cluster_share"] >= FAST.min_cluster_share).all()
+    assert (eligible["noise_share"] <= FAST.max_noise_share).all()
+    choices = evaluation[evaluation["is_algorithm_choice"] & evaluation["is_eligible"]]
+    selected = evaluation[evaluation["is_selected"]].iloc[0]
+    assert selected["is_eligible"]
+    assert selected["silhouette"] == choices["silhouette"].max()
+    gmm = evaluation[(evaluation["algorithm"] == "gmm") & evaluation["is_eligible"]]
+    if not gmm.empty:
+        assert gmm.loc[gmm["is_algorithm_choice"], "bic"].iloc[0] == gmm["bic"].min()
+
+
+def test_metrics_are_on_the_same_labels_patients_receive(staged: Frames,
+                                                         population: Frames) -> None:
+    evaluation, segments = staged
+    features = validate_patient_frame(population[0], ["subject_id"])
+    sampled = features["subject_id"].to_numpy()[sample_rows(len(features), FAST)]
+    on_sample = segments.set_index("subject_id").loc[sampled]
+    for row in evaluation[evaluation["is_algorithm_choice"]].itertuples():
+        counts = on_sample[f"{row.algorithm}_label"].value_counts()
+        expected = {str(label): int(n) for label, n in counts.sort_index().items()}
+        assert json.loads(row.cluster_sizes) == expected
+
+
+def test_same_data_and_configuration_give_the_same_results(population: Frames,
+                                                           staged: Frames) -> None:
+    features, truth = population
+    shuffled = features.sample(frac=1.0, random_state=9)
+    evaluation, segments = run_stage(shuffled, FAST, truth)
+    first_evaluation, first_segments = staged
+    pd.testing.assert_frame_equal(evaluation.drop(columns="fit_seconds"),
+                                  first_evaluation.drop(columns="fit_seconds"))
+    pd.testing.assert_frame_equal(segments, first_segments)
+
+
+# --- patient_segments -----------------------------------------------------------------------------------
+
+def test_every_patient_is_labelled_once_by_every_algorithm(staged: Frames,
+                                                           population: Frames) -> None:
+    _, segments = staged
+    assert tuple(segments.columns) == SEGMENT_COLUMNS
+    assert len(segments) == len(population[0]) > FAST.sample_size
+    assert segments["subject_id"].is_unique
+    assert set(segments["subject_id"]) == set(population[0]["subject_id"])
+    assert segments[[f"{algorithm}_label" for algorithm in ALGORITHMS]].notna().all().all()
+    selected = segments["selected_algorithm"].iloc[0]
+    assert (segments["segment_id"] == segments[f"{selected}_label"]).all()
+
+
+def test_segment_names_are_unique_and_follow_the_profiles(staged: Frames) -> None:
+    _, segments = staged
+    pairs = segments[["segment_id", "segment_name"]].drop_duplicates()
+    assert pairs["segment_id"].is_unique and pairs["segment_name"].is_unique
+    merged = segments.groupby("segment_name")["segment_id"].first()
+    assert "Acute ICU-intensive" in merged.index
+    assert "Low utilization" in merged.index
+
+
+def test_unassigned_algorithms_leave_their_label_column_null(population: Frames
+                                                             ) -> None:
+    config = replace(FAST, algorithms=("kmeans",))
+    _, segments = run_stage(population[0], config)
+    assert segments["kmeans_label"].notna().all()
+    assert segments["dbscan_label"].isna().all()
+    assert (segments["selected_algorithm"] == "kmeans").all()
+
+
+def test_centroids_are_means_in_original_units(staged: Frames,
+                                               population: Frames) -> None:
+    features = population[0]
+    _, segments = staged
+    centroids = segment_centroids(features, segments, FAST)
+    merged = features.merge(segments[["subject_id", "segment_id"]], on="subject_id")
+    expected = merged.groupby("segment_id")["n_admissions"].mean()
+    got = centroids[centroids["feature"] == "n_admissions"].set_index("segment_id")["segment_mean"]
+    pd.testing.assert_series_equal(got.sort_index(), expected.sort_index(), check_names=False)
+    sizes = centroids.drop_duplicates("segment_id").set_index("segment_id")["segment_size"]
+    assert sizes.sum() == len(features)
+    assert set(centroids.loc[centroids["is_clustering_feature"], "feature"]) == set(FAST.features)
+
+
+def test_feature_importance_ranks_standardized_differences(staged: Frames,
+                                                           population: Frames) -> None:
+    features = population[0]
+    _, segments = staged
+    importance = segment_feature_importance(features, segments, FAST)
+    icu = segments.loc[segments["segment_name"] == "Acute ICU-intensive", "segment_id"].iloc[0]
+    top = importance[(importance["segment_id"] == icu) & (importance["importance_rank"] <= 3)]
+    assert {"total_icu_days", "n_icu_stays"} & set(top["feature"])
+    ranked = importance[importance["segment_id"] == icu].sort_values("importance_rank")
+    magnitudes = ranked["standardized_mean_difference"].abs().dropna().to_numpy()
+    assert (np.diff(magnitudes) <= 1e-12).all()
+    in_segment = segments["segment_id"] == icu
+    days = features.set_index("subject_id").loc[segments["subject_id"], "total_icu_days"].to_numpy()
+    a, b = days[in_segment.to_numpy()], days[~in_segment.to_numpy()]
+    pooled = np.sqrt(((len(a) - 1) * a.var(ddof=1) + (len(b) - 1) * b.var(ddof=1)) / (len(a) + len(b) - 2))
+    row = ranked.set_index("feature").loc["total_icu_days"]
+    assert row["standardized_mean_difference"] == pytest.approx((a.mean() - b.mean()) / pooled)
+    assert row["direction"] == "higher"
+
+
+# --- awkward populations --------------------------------------------------------------------------------
+
+def test_fewer_patients_than_k(population: Frames) -> None:
+    features = population[0].head(5)
+    evaluation, segments = run_stage(features, FAST)
+    kmeans = evaluation[evaluation["algorithm"] == "kmeans"]
+    assert kmeans["parameter_value"].max() <= 4
+    assert "not tried" in kmeans["note"].iloc[0]
+    dbscan = evaluation[evaluation["algorithm"] == "dbscan"].iloc[0]
+    assert "reduced to 4" in dbscan["note"]
+    assert len(segments) == 5 and segments["segment_name"].notna().all()
+
+
+def test_a_single_patient_forms_one_segment(population: Frames) -> None:
+    features = population[0].head(1)
+    evaluation, segments = run_stage(features, FAST)
+    assert len(evaluation) == len(FAST.algorithms)
+    assert evaluation["parameter_value"].isna().all()
+    assert (evaluation["n_clusters"] == 1).all()
+    assert evaluation["note"].str.contains("1 patient").all()
+    assert evaluation["silhouette"].isna().all()
+    assert segments[["segment_id", "kmeans_label", "dbscan_label"]].iloc[0].tolist() == [0, 0, 0]
+    assert segments["segment_name"].iloc[0]
+
+
+def test_no_patients_give_empty_segments_and_explained_rows(population: Frames
+                                                            ) -> None:
+    features = population[0].head(0)
+    evaluation, segments = run_stage(features, FAST)
+    assert sorted(evaluation["algorithm"]) == sorted(FAST.algorithms)
+    assert evaluation["note"].str.contains("0 patient").all()
+    assert segments.empty and tuple(segments.columns) == SEGMENT_COLUMNS
+
+
+def test_a_constant_feature_adds_no_distance(population: Frames) -> None:
+    features = population[0].assign(died_within_1y=False, died_in_hospital=False)
+    matrix = build_feature_matrix(validate_patient_frame(features, ["died_within_1y"]), FAST.features)
+    column = matrix.standardized[:, FAST.features.index("died_within_1y")]
+    assert (column == 0).all()
+    evaluation, segments = run_stage(features, FAST)
+    assert evaluation["is_selected"].sum() == 1
+    importance = segment_feature_importance(features, segments, FAST)
+    constant = importance[importance["feature"] == "died_within_1y"]
+    assert constant["standardized_mean_difference"].isna().all()
+    assert constant["direction"].isna().all()
+
+
+def test_dbscan_finding_only_noise(population: Frames,
+                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    # A radius smaller than any distance between distinct patients leaves DBSCAN without a core point.
+    monkeypatch.setattr(algorithms, "knee_eps", lambda distances: 1e-12)
+    features = population[0].drop_duplicates(subset=list(FAST.features)).head(400)
+    evaluation, segments = run_stage(features, replace(FAST, algorithms=("kmeans", "dbscan")))
+    dbscan = evaluation[evaluation["algorithm"] == "dbscan"].iloc[0]
+    assert dbscan["n_clusters"] == 0 and dbscan["noise_share"] == 1.0
+    assert pd.isna(dbscan["silhouette"]) and not dbscan["is_eligible"]
+    assert (segments["dbscan_label"] == NOISE).all()
+    assert (segments["selected_algorithm"] == "kmeans").all()
+
+    _, only_dbscan = run_stage(features, replace(FAST, algorithms=("dbscan",)))
+    assert (only_dbscan["segment_id"] == NOISE).all()
+    assert (only_dbscan["segment_name"] == FAST.noise_segment_name).all()
+
+
+def test_knee_of_the_k_distance_curve() -> None:
+    dense = np.linspace(0.1, 0.2, 90)
+    sparse = np.linspace(2.0, 5.0, 10)
+    assert 0.15 <= knee_eps(np.concatenate([sparse, dense])) <= 0.25
+    assert knee_eps(np.zeros(10)) > 0
+
+
+# --- input errors ---------------------------------------------------------------------------------------
+
+def test_missing_column_is_named(population: Frames) -> None:
+    with pytest.raises(FeatureError, match="lacks column.*n_icu_stays"):
+        evaluate_candidates(population[0].drop(columns="n_icu_stays"), FAST)
+
+
+def test_unexpected_null_names_column_and_patient(population: Frames) -> None:
+    features = population[0].copy()
+    features["n_admissions"] = features["n_admissions"].astype("Int64")
+    features.loc[features.index[0], "n_admissions"] = pd.NA
+    subject = features["subject_id"].iloc[0]
+    with pytest.raises(FeatureError, match=rf"n_admissions is NULL for 1 patient.*{subject}"):
+        evaluate_candidates(features, FAST)
+
+
+def test_duplicate_subject_is_refused(population: Frames) -> None:
+    features = pd.concat([population[0], population[0].head(1)])
+    with pytest.raises(FeatureError, match="not unique"):
+        evaluate_candidates(features, FAST)
+
+
+def test_negative_count_is_refused(population: Frames) -> None:
+    features = population[0].copy()
+    features.loc[features.index[3], "n_ed_visits"] = -2
+    with pytest.raises(FeatureError, match="n_ed_visits is negative"):
+        evaluate_candidates(features, FAST)
+
+
+def test_documented_null_fills(population: Frames) -> None:
+    features = validate_patient_frame(population[0], ["subject_id"])
+    matrix = build_feature_matrix(features, ["charlson_max", "days_since_last_admission"])
+    raw = matrix.standardized * matrix.scales + matrix.means
+    no_admission = features["n_admissions"].to_numpy() == 0
+    assert (raw[no_admission, 0] == 0).all()
+    longest_gap = np.log1p(features["days_since_last_admission"].max())
+    assert np.allclose(raw[no_admission, 1], longest_gap)
+
+
+def test_truth_from_another_generation_is_refused(population: Frames) -> None:
+    features, truth = population
+    with pytest.raises(FeatureError, match="no archetype for"):
+        evaluate_candidates(features, FAST, truth.iloc[10:])
+
+
+def test_evaluation_from_other_settings_is_refused(staged: Frames,
+                                                   population: Frames) -> None:
+    evaluation, _ = staged
+    with pytest.raises(FeatureError, match="missing: kmeans"):
+        segment_patients(population[0], evaluation[evaluation["algorithm"] != "kmeans"], RULES, FAST)
+
+
+# --- configuration --------------------------------------------------------------------------------------
+
+def test_config_defaults_equal_the_dbt_vars() -> None:
+    project = yaml.safe_load((REPO_ROOT / "dbt_project.yml").read_text())
+    prefix = "clustering_"
+    dbt_vars = {
+        name.removeprefix(prefix): value for name, value in project["vars"].items() if name.startswith(prefix)
+    }
+    assert ClusteringConfig.from_mapping(dbt_vars) == ClusteringConfig()
+    assert set(dbt_vars) == set(ClusteringConfig.__dataclass_fields__)
+
+
+@pytest.mark.parametrize(("mapping", "message"), [
+    ({"k_mxa": 5}, "unknown clustering setting.*clustering_k_mxa"),
+    ({"k_min": "two"}, "clustering_k_min"),
+    ({"k_min": 6, "k_max": 3}, "clustering_k_min"),
+    ({"algorithms": ["kmeans", "spectral"]}, "'spectral' is not one of"),
+    ({"features": ["n_admissions", "insurance"]}, "'insurance' is not a catalogue feature"),
+    ({"sample_size": 2.5}, "clustering_sample_size"),
+    ({"dbscan_min_samples": 10}, "expected a list"),
+    ({"stability_fraction": 1.0}, "clustering_stability_fraction"),
+])
+def test_bad_settings_name_the_var(mapping: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        ClusteringConfig.from_mapping(mapping)
+
+
+def test_catalogue_excludes_social_proxies() -> None:
+    columns = {spec.column for spec in CATALOGUE}
+    assert not columns & {"insurance", "language", "marital_status", "race"}
+
+
+# --- naming ---------------------------------------------------------------------------------------------
+
+def statistics_of(profiles: dict[int, dict[str, float]]) -> pd.DataFrame:
+    """Segment statistics of a toy population: each segment id repeated `size` times with fixed values."""
+    rows = [
+        {"subject_id": 1000 * segment + i, **{spec.column: 0 for spec in CATALOGUE}, "gender": "F", **values}
+        for segment, values in profiles.items() for i in range(int(values.pop("size", 10)))
+    ]
+    frame = pd.DataFrame(rows)
+    noise = np.random.default_rng(0).normal(0, 0.01, len(frame))
+    frame["age_at_last_admission"] = frame["age_at_last_admission"] + noise
+    return segment_statistics(frame, (frame["subject_id"] // 1000).to_numpy(), chunk_size=7)
+
+
+def test_two_segments_matching_the_same_rule_get_distinct_names() -> None:
+    statistics = statistics_of({
+        0: {"n_admissions": 0, "age_at_last_admission": 40, "size": 40},
+        1: {"n_admissions": 6, "n_readmissions_30d": 3, "age_at_last_admission": 50},
+        2: {"n_admissions": 8, "n_readmissions_30d": 5, "age_at_last_admission": 60},
+    })
+    names = name_segments(statistics, RULES, "Outliers")
+    assert names.is_unique
+    assert names[2] == "High-frequency utilizers"
+    assert names[1].startswith("High-frequency utilizers (")
+
+
+def test_noise_segment_keeps_the_configured_name() -> None:
+    statistics = statistics_of({-1: {"n_admissions": 3}, 0: {"n_admissions": 1}, 1: {"n_admissions": 0}})
+    names = name_segments(statistics, RULES, "Unclassified utilization pattern")
+    assert names[-1] == "Unclassified utilization pattern"
+    assert names.is_unique
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"feature": "shoe_size"}, "not a catalogue feature"),
+    ({"operator": "=>"}, "needs operator"),
+    ({"statistic": "median"}, "needs statistic"),
+    ({"threshold": "high"}, "numeric threshold"),
+])
+def test_bad_naming_rule_is_named(change: dict[str, str], message: str) -> None:
+    rules = RULES.astype({"threshold": "object"})
+    for column, value in change.items():
+        rules.loc[0, column] = value
+    first = RULES.iloc[0]
+    with pytest.raises(NamingRuleError, match=rf"rule '{first['segment_name']}' .*{message}"):
+        name_segments(statistics_of({0: {"n_admissions": 0}, 1: {"n_admissions": 5}}), rules, "Outliers")
+
+
+def test_rules_need_a_catch_all() -> None:
+    rules = RULES[RULES["feature"].notna()]
+    with pytest.raises(NamingRuleError, match="unconditional rule"):
+        name_segments(statistics_of({0: {"n_admissions": 0}, 1: {"n_admissions": 5}}), rules, "Outliers")
+
+
+def test_benchmark_entry_point_reports_the_stage(tmp_path: Path) -> None:
+    from segmentation.bench import run_benchmark
+
+    result = run_benchmark(1500, seed=5, config=FAST, naming_rules=RULES)
+    assert result["patients"] == 1500 and result["sample_size"] == FAST.sample_size
+    assert result["clustering_stage_seconds"] > 0 and result["peak_rss_gib"] > 0
+    assert result["segments"] >= 2
