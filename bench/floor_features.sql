@@ -10,29 +10,58 @@
 
 with
 
--- Valid rows --------------------------------------------------------------------------------------------------
+-- Valid rows ------------------------------------------------------------------------------------------------
 -- Where raw rows share a key, data_quality keeps the smallest whole row (ordered as a struct) and rejects the
--- others; the kept row must then pass every check. So rows are picked first and checked after.
+-- others; the kept row must then pass every check. So rows are picked first and checked after. A key held
+-- by one row (nearly all) keeps it without any sort; only shared keys are ordered. A NULL key is rejected.
+
+patient_keys as (
+    select subject_id, count(*) as n_rows
+    from mimiciv_hosp.patients
+    where subject_id is not null
+    group by subject_id
+),
 
 kept_patients as (
-    select *
+    select patients.*
     from mimiciv_hosp.patients as patients
-    qualify row_number() over (partition by subject_id order by patients) = 1
+    semi join (select subject_id from patient_keys where n_rows = 1) as single_keys
+        on patients.subject_id = single_keys.subject_id
+    union all
+    select patients.*
+    from mimiciv_hosp.patients as patients
+    semi join (select subject_id from patient_keys where n_rows > 1) as shared_keys
+        on patients.subject_id = shared_keys.subject_id
+    qualify row_number() over (partition by patients.subject_id order by patients) = 1
 ),
 
 valid_patients as (
     select subject_id, gender, anchor_age, anchor_year, anchor_year_group, dod
     from kept_patients
-    where subject_id is not null and gender is not null and anchor_year is not null
+    where gender is not null and anchor_year is not null
         and anchor_year_group is not null
         and coalesce(anchor_age between getvariable('anchor_age_min') and getvariable('anchor_age_max'), true)
         and regexp_full_match(anchor_year_group, '\d{4} - \d{4}')
 ),
 
+admission_keys as (
+    select hadm_id, count(*) as n_rows
+    from mimiciv_hosp.admissions
+    where hadm_id is not null
+    group by hadm_id
+),
+
 kept_admissions as (
-    select *
+    select admissions.*
     from mimiciv_hosp.admissions as admissions
-    qualify row_number() over (partition by hadm_id order by admissions) = 1
+    semi join (select hadm_id from admission_keys where n_rows = 1) as single_keys
+        on admissions.hadm_id = single_keys.hadm_id
+    union all
+    select admissions.*
+    from mimiciv_hosp.admissions as admissions
+    semi join (select hadm_id from admission_keys where n_rows > 1) as shared_keys
+        on admissions.hadm_id = shared_keys.hadm_id
+    qualify row_number() over (partition by admissions.hadm_id order by admissions) = 1
 ),
 
 valid_admissions as (
@@ -43,19 +72,31 @@ valid_admissions as (
     from kept_admissions
     inner join valid_patients
         on kept_admissions.subject_id = valid_patients.subject_id
-    where kept_admissions.hadm_id is not null and kept_admissions.admittime is not null
+    where kept_admissions.admittime is not null
         and kept_admissions.dischtime is not null and kept_admissions.admission_type is not null
         and kept_admissions.dischtime >= kept_admissions.admittime
-        and coalesce(
-            valid_patients.anchor_age + (year(kept_admissions.admittime) - valid_patients.anchor_year) >= 0, true
-        )
+        and coalesce(age_at_admission >= 0, true)
         and coalesce(kept_admissions.hospital_expire_flag in (0, 1), true)
 ),
 
+icu_stay_keys as (
+    select stay_id, count(*) as n_rows
+    from mimiciv_icu.icustays
+    where stay_id is not null
+    group by stay_id
+),
+
 kept_icu_stays as (
-    select *
+    select icu_stays.*
     from mimiciv_icu.icustays as icu_stays
-    qualify row_number() over (partition by stay_id order by icu_stays) = 1
+    semi join (select stay_id from icu_stay_keys where n_rows = 1) as single_keys
+        on icu_stays.stay_id = single_keys.stay_id
+    union all
+    select icu_stays.*
+    from mimiciv_icu.icustays as icu_stays
+    semi join (select stay_id from icu_stay_keys where n_rows > 1) as shared_keys
+        on icu_stays.stay_id = shared_keys.stay_id
+    qualify row_number() over (partition by icu_stays.stay_id order by icu_stays) = 1
 ),
 
 valid_icu_stays as (
@@ -64,14 +105,14 @@ valid_icu_stays as (
     inner join valid_admissions
         on icu_stays.hadm_id = valid_admissions.hadm_id
         and icu_stays.subject_id = valid_admissions.subject_id
-    where icu_stays.stay_id is not null and icu_stays.intime is not null
+    where icu_stays.intime is not null
         and coalesce(icu_stays.outtime >= icu_stays.intime, true)
         and coalesce(icu_stays.los >= 0, true)
-        and icu_stays.intime
-            >= valid_admissions.admittime - getvariable('icu_stay_admission_tolerance_hours') * interval 1 hour
+        and icu_stays.intime >= valid_admissions.admittime
+            - getvariable('icu_stay_admission_tolerance_hours') * interval 1 hour
         and coalesce(
-            icu_stays.outtime
-                <= valid_admissions.dischtime + getvariable('icu_stay_admission_tolerance_hours') * interval 1 hour,
+            icu_stays.outtime <= valid_admissions.dischtime
+                + getvariable('icu_stay_admission_tolerance_hours') * interval 1 hour,
             true
         )
 ),
@@ -82,7 +123,7 @@ valid_dictionary_codes as (
     where icd_version in (9, 10) and upper(replace(trim(icd_code), '.', '')) <> ''
 ),
 
--- Code lists ----------------------------------------------------------------------------------------------------
+-- Code lists ------------------------------------------------------------------------------------------------
 
 chronic_condition_bits as (
     -- Conditions come from the code list; a condition missing from the catalog still counts as a condition
@@ -106,7 +147,8 @@ family_bits as (
 -- The bit of each family column of the contract; 0 (never set) for a family absent from the catalog.
 family_flags as (
     select
-        coalesce(bit_or(family_flag) filter (where condition_family = 'cardiometabolic'), 0) as cardiometabolic,
+        coalesce(bit_or(family_flag) filter (where condition_family = 'cardiometabolic'), 0)
+            as cardiometabolic,
         coalesce(bit_or(family_flag) filter (where condition_family = 'cardiovascular'), 0) as cardiovascular,
         coalesce(bit_or(family_flag) filter (where condition_family = 'respiratory'), 0) as respiratory,
         coalesce(bit_or(family_flag) filter (where condition_family = 'renal'), 0) as renal,
@@ -178,8 +220,8 @@ code_masks as (
     select
         billed_codes.raw_code,
         billed_codes.raw_version,
-        -- One number per normalised (code, version): spellings that differ only in case, dot or padding are one
-        -- code.
+        -- One number per normalised (code, version): spellings that differ only in case, dot or padding are
+        -- one code.
         dense_rank() over (order by billed_codes.icd_code, billed_codes.icd_version) as code_key,
         coalesce(code_chronic_masks.chronic_mask, 0) as chronic_mask,
         coalesce(code_chronic_masks.family_mask, 0) as family_mask,
@@ -193,51 +235,65 @@ code_masks as (
         and billed_codes.raw_version = code_charlson_masks.raw_version
 ),
 
--- Diagnoses ------------------------------------------------------------------------------------------------------
+-- Diagnoses -------------------------------------------------------------------------------------------------
 
--- MIMIC's key of a diagnosis is (hadm_id, seq_num, code, version), and all other checks are the same for every
--- row of a key, but for the patient: the kept row is the smallest whole row, so its subject_id is the smallest
--- (NULLs last), and that is what must match the admission. Rows of one key then count once.
-diagnosis_keys as (
+-- Diagnoses of valid admissions with codes the dictionary knows (the others are rejected), tagged with their
+-- code's number and masks.
+coded_diagnoses as (
     select
+        diagnoses.subject_id,
         diagnoses.hadm_id,
-        min(diagnoses.subject_id) as subject_id,
+        diagnoses.seq_num,
+        valid_admissions.subject_id as admission_subject_id,
         code_masks.code_key,
-        any_value(code_masks.chronic_mask) as chronic_mask,
-        any_value(code_masks.family_mask) as family_mask,
-        any_value(code_masks.charlson_mask) as charlson_mask
+        code_masks.chronic_mask,
+        code_masks.family_mask,
+        code_masks.charlson_mask
     from mimiciv_hosp.diagnoses_icd as diagnoses
     inner join code_masks
         on diagnoses.icd_code = code_masks.raw_code
         and diagnoses.icd_version = code_masks.raw_version
+    inner join valid_admissions
+        on diagnoses.hadm_id = valid_admissions.hadm_id
     where diagnoses.seq_num >= 1
-    group by diagnoses.hadm_id, diagnoses.seq_num, code_masks.code_key
 ),
 
--- Grouped by admission first: a few hundred thousand groups rather than one per (patient, code) pair, and the
--- distinct codes of a patient are then counted within the patient's own short list.
-diagnosis_admissions as (
-    select
-        diagnosis_keys.subject_id,
-        diagnosis_keys.hadm_id,
-        list(diagnosis_keys.code_key) as code_keys,
-        bit_or(diagnosis_keys.chronic_mask) as chronic_mask,
-        bit_or(diagnosis_keys.family_mask) as family_mask,
-        bit_or(diagnosis_keys.charlson_mask) as charlson_mask
-    from diagnosis_keys
-    inner join valid_admissions
-        on diagnosis_keys.hadm_id = valid_admissions.hadm_id
-        and diagnosis_keys.subject_id = valid_admissions.subject_id
-    group by diagnosis_keys.subject_id, diagnosis_keys.hadm_id
+-- MIMIC's key of a diagnosis is (hadm_id, seq_num, code, version); of rows sharing one, data_quality keeps
+-- the smallest whole row, so the one with the smallest subject_id. A row of another patient than the
+-- admission's is rejected, and so are the admission patient's rows of its key when it comes first. Usually
+-- there is none, and then this costs one empty join.
+foreign_diagnosis_keys as (
+    select hadm_id, seq_num, code_key, min(subject_id) as first_subject_id
+    from coded_diagnoses
+    where subject_id <> admission_subject_id
+    group by hadm_id, seq_num, code_key
+),
+
+valid_diagnoses as (
+    select coded_diagnoses.*
+    from coded_diagnoses
+    left join foreign_diagnosis_keys
+        on coded_diagnoses.hadm_id = foreign_diagnosis_keys.hadm_id
+        and coded_diagnoses.seq_num = foreign_diagnosis_keys.seq_num
+        and coded_diagnoses.code_key = foreign_diagnosis_keys.code_key
+    where coded_diagnoses.subject_id = coded_diagnoses.admission_subject_id
+        and coalesce(foreign_diagnosis_keys.first_subject_id > coded_diagnoses.subject_id, true)
+),
+
+admission_charlson_masks as (
+    select hadm_id, bit_or(charlson_mask) as charlson_mask
+    from valid_diagnoses
+    where charlson_mask <> 0
+    group by hadm_id
 ),
 
 patient_codes as (
     select
         subject_id,
-        len(list_distinct(flatten(list(code_keys)))) as n_unique_icd_codes,
+        count(distinct code_key) as n_unique_icd_codes,
         bit_or(chronic_mask) as chronic_mask,
         bit_or(family_mask) as family_mask
-    from diagnosis_admissions
+    from valid_diagnoses
     group by subject_id
 ),
 
@@ -247,7 +303,7 @@ charlson_mask_points as (
     select charlson_mask, sum(points) as points
     from (
         select masks.charlson_mask, max(charlson_bits.weight) as points
-        from (select distinct charlson_mask from diagnosis_admissions where charlson_mask <> 0) as masks
+        from (select distinct charlson_mask from admission_charlson_masks) as masks
         inner join charlson_bits
             on (masks.charlson_mask >> charlson_bits.condition_bit) & 1 = 1
         group by masks.charlson_mask, charlson_bits.hierarchy_group
@@ -255,7 +311,7 @@ charlson_mask_points as (
     group by charlson_mask
 ),
 
--- Admissions -----------------------------------------------------------------------------------------------------
+-- Admissions ------------------------------------------------------------------------------------------------
 
 admission_icu as (
     select hadm_id, count(*) as n_icu_stays, sum(los) as icu_days
@@ -280,7 +336,8 @@ admissions as (
         valid_admissions.marital_status::varchar as marital_status,
         valid_admissions.race::varchar as race,
         max(valid_admissions.dischtime) over (
-            partition by valid_admissions.subject_id order by valid_admissions.admittime, valid_admissions.hadm_id
+            partition by valid_admissions.subject_id
+            order by valid_admissions.admittime, valid_admissions.hadm_id
             rows between unbounded preceding and 1 preceding
         ) as prior_max_dischtime
     from valid_admissions
@@ -300,10 +357,10 @@ admissions_scored as (
     from admissions
     asof left join reference.charlson_age_scores as age_scores
         on admissions.age_at_admission >= age_scores.min_age
-    left join diagnosis_admissions
-        on admissions.hadm_id = diagnosis_admissions.hadm_id
+    left join admission_charlson_masks
+        on admissions.hadm_id = admission_charlson_masks.hadm_id
     left join charlson_mask_points
-        on diagnosis_admissions.charlson_mask = charlson_mask_points.charlson_mask
+        on admission_charlson_masks.charlson_mask = charlson_mask_points.charlson_mask
     left join admission_icu
         on admissions.hadm_id = admission_icu.hadm_id
 ),
@@ -324,15 +381,15 @@ patient_admissions as (
         sum(icu_days) as total_icu_days,
         -- The last admission in (admittime, hadm_id) order, its NULLs kept.
         arg_max(
-            {'age': age_at_admission, 'charlson': charlson_index, 'insurance': insurance, 'language': language,
-             'marital_status': marital_status, 'race': race},
+            {'age': age_at_admission, 'charlson': charlson_index, 'insurance': insurance,
+             'language': language, 'marital_status': marital_status, 'race': race},
             (admittime, hadm_id)
         ) as last_admission
     from admissions_scored
     group by subject_id
 ),
 
--- Readmissions: episodes of overlapping or same-day admissions, as int_admission_readmissions ----------------
+-- Readmissions: episodes of overlapping or same-day admissions, as int_admission_readmissions -------------
 
 admission_episodes as (
     select
@@ -379,7 +436,7 @@ patient_readmissions as (
     group by subject_id
 ),
 
--- Patients -------------------------------------------------------------------------------------------------------
+-- Patients --------------------------------------------------------------------------------------------------
 
 patients as (
     select
@@ -412,7 +469,9 @@ select
         when patient_admissions.last_dischtime is not null
             then greatest(
                 date_diff(
-                    'day', patient_admissions.last_dischtime::date, least(patients.dod, patients.study_end_date)
+                    'day',
+                    patient_admissions.last_dischtime::date,
+                    least(patients.dod, patients.study_end_date)
                 ),
                 0
             )

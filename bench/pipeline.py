@@ -22,7 +22,7 @@ import os
 import shutil
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from bench.config import BenchConfig
@@ -131,6 +131,10 @@ def new_tier_context(tier: int, config: BenchConfig, repo_root: Path) -> TierCon
         shutil.rmtree(root)
     root.mkdir(parents=True)
     return TierContext(tier=tier, config=config, repo_root=repo_root, root=root)
+
+
+def replace_details(result: StageResult, **extra: object) -> StageResult:
+    return replace(result, details={**result.details, **extra})
 
 
 def _result(ctx: TierContext, stage: str, runs: list[ProcessRun], rows: Mapping[str, int],
@@ -271,7 +275,9 @@ def bench_tier(tier: int, config: BenchConfig, repo_root: Path,
     results = []
     for stage, step in steps:
         progress(f"tier {tier:,}: {STAGE_LABELS[stage]} ...")
-        result = step()
+        # Others' work on a shared machine slows a stage; the load when it started tells how far to trust it.
+        load_at_start = os.getloadavg()[0]
+        result = replace_details(step(), load_average_at_start=load_at_start)
         progress(f"tier {tier:,}: {stage} median {result.timing.median:.2f} s over "
                  f"{result.timing.runs} run(s), peak RSS {result.peak_rss_bytes / 2**20:,.0f} MiB, "
                  f"process tree {result.peak_tree_bytes / 2**20:,.0f} MiB")

@@ -167,17 +167,23 @@ def _met_text(met: bool | None) -> str:
     return {True: "yes", False: "**no**", None: "—"}[met]
 
 
+def _load_text(row: ReportRow) -> str:
+    load = row.details.get("load_average_at_start")
+    return "—" if load is None else f"{load:.1f}"
+
+
 def _main_table(rows: Sequence[ReportRow]) -> list[str]:
     lines = ["| tier | stage | median s | min s | max s | runs | median CPU s | peak RSS MiB "
-             "| process tree MiB | rows produced | target | met? |",
-             "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|"]
+             "| process tree MiB | rows produced | load avg | target | met? |",
+             "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|"]
     for row in rows:
         target = row.target or "—"
         if row.floor_ratio is not None:
             target = f"{target} (ratio {row.floor_ratio:.2f})"
         lines.append(f"| {row.tier:,} | {row.label} | {row.median_s:.2f} | {row.min_s:.2f} "
                      f"| {row.max_s:.2f} | {row.runs} | {row.median_cpu_s:.2f} | {row.peak_rss_mib:,.0f} "
-                     f"| {row.peak_tree_mib:,.0f} | {row.rows:,} | {target} | {_met_text(row.met)} |")
+                     f"| {row.peak_tree_mib:,.0f} | {row.rows:,} | {_load_text(row)} | {target} "
+                     f"| {_met_text(row.met)} |")
     return lines
 
 
@@ -267,7 +273,8 @@ METHOD_NOTES = """\
   `bench_floor.patient_features`; its best time is compared with the best in-warehouse time of
   `dbt run --select +patient_features` (first model start to last model end, dbt start-up excluded).
   The process times including start-up are shown as well.
-- The machine is shared: the load average at the start of the run is recorded with it."""
+- The machine may be shared: "load avg" is the 1-minute load average when the stage started (the machine's
+  cores are in the table above); a stage measured under load shows a wall time well above its CPU time."""
 
 
 def report_markdown(rows: Sequence[ReportRow], checks: Sequence[Mapping[str, object]],
@@ -278,6 +285,11 @@ def report_markdown(rows: Sequence[ReportRow], checks: Sequence[Mapping[str, obj
         "",
         f"Produced by `make bench` (`python -m bench`) on {machine['date']}: tiers {tiers} patients, "
         f"up to {config.repeats} runs per stage, seed {config.seed}. Machine-readable: `benchmarks.json`.",
+        "",
+        "`make bench` runs the tiers 10,000 and 365,000 (MIMIC-IV's size); "
+        "`BENCH_TIERS=10000,365000,3650000 make bench` adds 3.65 million. Other settings: "
+        "`BENCH_REPEATS`, `BENCH_FLOOR_REPEATS`, `BENCH_SEED`, `BENCH_SLOW_SECONDS`, "
+        "`BENCH_OUT` (this folder), `BENCH_WORKDIR`.",
         "",
         "## Machine",
         "",

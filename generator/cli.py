@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import multiprocessing
 import os
 import sys
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -99,7 +97,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     import duckdb
 
     from generator.datafiles import DataFileError
-    from generator.pipeline import GenerationError
+    from generator.errors import GenerationError
 
     progress = stderr_progress if args.patients >= PROGRESS_MIN_PATIENTS else silent
     try:
@@ -136,15 +134,13 @@ def generate(db_path: Path, wanted: Generation, progress: Callable[[str], None])
     cannot be used fails at once. A warehouse file this run created is removed again when the run fails."""
     import duckdb
 
-    from generator.icd10 import icd10_dictionary
+    from generator.icd10 import Icd10Dictionary
     from generator.pipeline import dictionary_table, prefetched, prepare, simulate_chunks
     from generator.warehouse import write_generation
 
     created = not db_path.exists()
-    helper = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
     try:
-        with duckdb.connect(str(db_path)) as con, helper:
-            icd10 = helper.submit(icd10_dictionary)
+        with duckdb.connect(str(db_path)) as con, Icd10Dictionary() as icd10:
             simulation = prepare(wanted.seed)
             progress(f"simulating {wanted.patients:,} patients")
             chunks = prefetched(simulate_chunks(simulation, wanted.patients, wanted.seed))

@@ -22,6 +22,7 @@ from generator.codes import CodeCatalog, build_catalog
 from generator.datafiles import PackageData, load_package_data
 from generator.diagnoses import DiagnosisModel, build_diagnosis_model, simulate_diagnoses
 from generator.encounters import simulate_encounters
+from generator.errors import GenerationError
 from generator.ids import HADM_BASE, RANGE_SIZE, STAY_BASE, SUBJECT_BASE, IdScramble, scramble
 from generator.population import PopulationModel, build_model, simulate_patients
 from generator.vocab import provider_ids
@@ -35,10 +36,6 @@ MAX_PATIENTS = 6_000_000
 MAX_TITLE = 255
 # Random stream of the identifier scrambles; chunk streams use the chunk number instead.
 IDS_STREAM = 1_000_003
-
-
-class GenerationError(RuntimeError):
-    """The generation cannot be completed as asked; the message says why."""
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,16 @@
 """What sets each segment apart; logic in segmentation.pipeline.segment_feature_importance."""
 
+from typing import Any
+
+import pandas as pd
+from duckdb import DuckDBPyConnection
+
 from segmentation.config import ClusteringConfig
 from segmentation.pipeline import segment_feature_importance
 from segmentation.warehouse import read_features
 
 
-def model(dbt, session):
+def model(dbt: Any, session: DuckDBPyConnection) -> pd.DataFrame:
     config = ClusteringConfig.from_mapping(dbt.config.get("clustering"))
     features = read_features(dbt.ref("patient_features"))
     segments = dbt.ref("patient_segments").df()

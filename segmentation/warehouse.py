@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pandas as pd
+from duckdb import DuckDBPyConnection, DuckDBPyRelation
 
 from segmentation.features import CATALOGUE
 
@@ -18,13 +17,13 @@ def feature_columns() -> list[str]:
     return ["subject_id", *(spec.column for spec in CATALOGUE)]
 
 
-def read_features(relation: Any) -> pd.DataFrame:
+def read_features(relation: DuckDBPyRelation) -> pd.DataFrame:
     """patient_features (a DuckDB relation from dbt.ref) as a frame of the needed columns only, in
     subject_id order (sorting in the warehouse spares a copy of the frame in Python)."""
     return relation.project(", ".join(feature_columns())).order("subject_id").df()
 
 
-def read_truth(connection: Any) -> pd.DataFrame | None:
+def read_truth(connection: DuckDBPyConnection) -> pd.DataFrame | None:
     """The synthetic archetypes when the warehouse holds a generated population, else None (real data).
 
     Read outside dbt's graph on purpose: the table exists only for synthetic data and feeds evaluation only.

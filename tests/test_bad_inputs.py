@@ -338,10 +338,16 @@ def diagnosis_key(hadm_id: int, seq_num: int, icd_code: str | None, icd_version:
 
 ROW_FAULTS = [
     # patients
-    RowFault("anchor_age above 91", row_changed(PATIENTS, {"subject_id": "10100025"}, anchor_age="130"),
+    RowFault("negative anchor_age", row_changed(PATIENTS, {"subject_id": "10100025"}, anchor_age="-1"),
              (Reject(PATIENTS, "subject_id=10100025", "impossible_anchor_age"),
               Reject(ADMISSIONS, "hadm_id=20100251", "parent_patient_rejected")),
              rejected_admissions=(20100251,)),
+    RowFault("anchor_age above 91, for a patient with an ICU stay",
+             row_changed(PATIENTS, {"subject_id": "10100004"}, anchor_age="200"),
+             (Reject(PATIENTS, "subject_id=10100004", "impossible_anchor_age"),
+              Reject(ADMISSIONS, "hadm_id=20100041", "parent_patient_rejected"),
+              Reject(ADMISSIONS, "hadm_id=20100042", "parent_patient_rejected")),
+             rejected_admissions=(20100041, 20100042)),
     RowFault("anchor_year_group without blanks",
              row_changed(PATIENTS, {"subject_id": "10100026"}, anchor_year_group="2014-2016"),
              (Reject(PATIENTS, "subject_id=10100026", "invalid_anchor_year_group"),)),
@@ -446,9 +452,9 @@ ROW_FAULTS = [
                        intime="2137-01-06 10:00:00", outtime="2137-01-07 10:00:00", los="1.0"),
              (Reject(ICUSTAYS, "stay_id=30100997", "patient_mismatch"),)),
     RowFault("ICU stay key repeated with another unit",
-             row_copied(ICUSTAYS, {"stay_id": "30100041"}, last_careunit="Trauma SICU (TSICU)"),
-             (Reject(ICUSTAYS, "stay_id=30100041", "duplicate_key"),),
-             staged=(("stg_mimic__icustays", "stay_id = 30100041 and last_careunit like 'Medical%'"),)),
+             row_copied(ICUSTAYS, {"stay_id": "30100082"}, last_careunit="Trauma SICU (TSICU)"),
+             (Reject(ICUSTAYS, "stay_id=30100082", "duplicate_key"),),
+             staged=(("stg_mimic__icustays", "stay_id = 30100082 and last_careunit like 'Medical%'"),)),
 ]
 
 

@@ -19,7 +19,8 @@ from conftest import TEST_PATIENTS, TEST_SEED, generate, run_cli
 
 from generator import cli, datafiles, ids, pipeline, schema, vocab, warehouse
 from generator.archetypes import ARCHETYPES
-from generator.pipeline import GENERATOR_VERSION, GenerationError
+from generator.errors import GenerationError
+from generator.pipeline import GENERATOR_VERSION
 
 SMALL_PATIENTS = 400
 SMALL_SEED = 3

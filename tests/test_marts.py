@@ -165,13 +165,22 @@ class LinearSystem:
             self.equations.append({numerator: 1.0, denominator: -float(value)})
 
 
+def determined_values(a_eq: np.ndarray, b_eq: np.ndarray) -> dict[int, float]:
+    """Variables that the equations alone fix, whatever the sign of the others: those along which the null
+    space of a_eq has no component, with their value."""
+    solution = np.linalg.lstsq(a_eq, b_eq, rcond=None)[0]
+    kernel = null_space(a_eq)
+    return {i: float(solution[i]) for i in range(a_eq.shape[1])
+            if kernel.shape[1] == 0 or np.abs(kernel[i]).max() < 1e-9}
+
+
 def pinned_values(a_eq: np.ndarray, b_eq: np.ndarray) -> dict[int, float]:
     """Variables that take one value in every non-negative solution of a_eq x = b_eq, with that value.
 
     First the variables that can be positive, found by repeatedly maximising sum(min(x_i, 1)) over the
     ones not yet seen positive; the others are zero in every solution. With those set to zero, some solution
     has all remaining variables positive, so a remaining variable is fixed exactly when the equations alone
-    fix it: when the null space of their columns has no component along it."""
+    fix it."""
     n = a_eq.shape[1]
     can_be_positive: set[int] = set()
     while True:
@@ -181,9 +190,8 @@ def pinned_values(a_eq: np.ndarray, b_eq: np.ndarray) -> dict[int, float]:
         # variables x (n) then t (one per candidate): maximise sum(t), t_k <= x_k, 0 <= t_k <= 1
         objective = np.concatenate([np.zeros(n), -np.ones(len(candidates))])
         a_ub = np.zeros((len(candidates), n + len(candidates)))
-        for k, i in enumerate(candidates):
-            a_ub[k, i] = -1.0
-            a_ub[k, n + k] = 1.0
+        a_ub[np.arange(len(candidates)), candidates] = -1.0
+        a_ub[np.arange(len(candidates)), n + np.arange(len(candidates))] = 1.0
         result = linprog(objective, A_ub=a_ub, b_ub=np.zeros(len(candidates)),
                          A_eq=np.hstack([a_eq, np.zeros((a_eq.shape[0], len(candidates)))]), b_eq=b_eq,
                          bounds=[(0, None)] * n + [(0, 1)] * len(candidates), method="highs")
@@ -195,18 +203,17 @@ def pinned_values(a_eq: np.ndarray, b_eq: np.ndarray) -> dict[int, float]:
     pinned = {i: 0.0 for i in range(n) if i not in can_be_positive}
     free = sorted(can_be_positive)
     if free:
-        columns = a_eq[:, free]
-        solution = np.linalg.lstsq(columns, b_eq, rcond=None)[0]
-        kernel = null_space(columns)
-        for position, i in enumerate(free):
-            if kernel.shape[1] == 0 or np.abs(kernel[position]).max() < 1e-9:
-                pinned[i] = float(solution[position])
+        fixed = determined_values(a_eq[:, free], b_eq)
+        pinned.update({free[position]: value for position, value in fixed.items()})
     return pinned
 
 
 def recoverable_small_counts(system: LinearSystem) -> list[tuple[Key, float]]:
-    """Hidden figures that the published ones and the equations, with counts non-negative, pin to a single
-    value below the threshold; each connected group of equations is solved on its own."""
+    """Hidden counts below the threshold that a reader can work out: any that the equations (sums,
+    differences, shares and rates of published figures, across marts) fix exactly, zero included; and any
+    from 1 up that they fix once counts are known to be non-negative. A zero that only non-negativity fixes
+    (hidden cells adding up to nothing: an empty group) is not reported: it names no one (docs/bi.md).
+    Each connected group of equations is solved on its own."""
     hidden = sorted(system.hidden)
     index = {key: position for position, key in enumerate(hidden)}
     parent = list(range(len(hidden)))
@@ -225,7 +232,7 @@ def recoverable_small_counts(system: LinearSystem) -> list[tuple[Key, float]]:
     for key, i in index.items():
         groups.setdefault(root(i), []).append(key)
 
-    leaks = []
+    leaks = set()
     for keys in groups.values():
         local = {key: position for position, key in enumerate(keys)}
         equations = [equation for equation in system.equations if any(key in local for key in equation)]
@@ -239,9 +246,12 @@ def recoverable_small_counts(system: LinearSystem) -> list[tuple[Key, float]]:
                     a_eq[row, local[key]] = coefficient
                 else:
                     b_eq[row] -= coefficient * system.known[key]
-        for position, value in pinned_values(a_eq, b_eq).items():
+        for position, value in determined_values(a_eq, b_eq).items():
             if value < MIN_CELL_SIZE - 0.5:
-                leaks.append((keys[position], round(value, 3)))
+                leaks.add((keys[position], round(value, 3)))
+        for position, value in pinned_values(a_eq, b_eq).items():
+            if 0.5 <= value < MIN_CELL_SIZE - 0.5:
+                leaks.add((keys[position], round(value, 3)))
     return sorted(leaks)
 
 
@@ -385,30 +395,24 @@ def test_suppressed_counts_cannot_be_recovered_from_the_published_figures(wareho
 
 def test_the_recovery_check_finds_a_count_shown_by_difference() -> None:
     """The attack itself: a total, one shown part and one hidden part give the hidden part away, unless a
-    second part is hidden too."""
-    system = LinearSystem()
-    system.figure(("total",), 30)
-    system.figure(("a",), 25)
-    system.figure(("b",), None)
-    system.total(("total",), [("a",), ("b",)])
-    assert recoverable_small_counts(system) == [(("b",), 5.0)]
+    second part is hidden too; non-negativity can pin a hidden count as well."""
+    def system_of(figures: dict[str, float | None], totals: dict[str, list[str]]) -> LinearSystem:
+        system = LinearSystem()
+        for name, value in figures.items():
+            system.figure((name,), value)
+        for total, parts in totals.items():
+            system.total((total,), [(part,) for part in parts])
+        return system
 
-    system = LinearSystem()
-    system.figure(("total",), 60)
-    system.figure(("a",), 25)
-    system.figure(("b",), None)
-    system.figure(("c",), None)
-    system.total(("total",), [("a",), ("b",), ("c",)])
-    assert recoverable_small_counts(system) == []
+    single = system_of({"total": 30, "a": 25, "b": None}, {"total": ["a", "b"]})
+    assert recoverable_small_counts(single) == [(("b",), 5.0)]
 
-    # hidden parts that add up to zero are each zero
-    system = LinearSystem()
-    system.figure(("total",), 25)
-    system.figure(("a",), 25)
-    system.figure(("b",), None)
-    system.figure(("c",), None)
-    system.total(("total",), [("a",), ("b",), ("c",)])
-    assert sorted(recoverable_small_counts(system)) == [(("b",), 0.0), (("c",), 0.0)]
+    pair = system_of({"total": 60, "a": 25, "b": None, "c": None}, {"total": ["a", "b", "c"]})
+    assert recoverable_small_counts(pair) == []
+
+    # x = 5 + v and x + y = 5: only non-negative v and y leave x = 5 (and v = y = 0, empty groups).
+    bounded = system_of({"x": None, "u": 5, "v": None, "s": 5, "y": None}, {"x": ["u", "v"], "s": ["x", "y"]})
+    assert recoverable_small_counts(bounded) == [(("x",), 5.0)]
 
 
 def test_the_recovery_check_catches_a_missing_complementary_suppression(mimic_fixture_warehouse: Path,

@@ -8,8 +8,8 @@
     equation, total = sum of parts, that a reader can form from published figures:
       - spec.partitions: within a row, a total and its parts (patients = female + male);
       - spec.differences: within a row, an unpublished count equal to a published total minus a published part
-        (patients never admitted = patients - patients admitted). Such a derived cell is never shown, but anyone
-        can compute it, so it is protected like a published one;
+        (admissions without ICU care = admissions - ICU admissions). Such a derived cell is never shown, but
+        anyone can compute it, so it is protected like a published one;
       - row_partitions (partition_id, row_key, is_total): across rows, the rows of a partition add up to its total
         row (segments to all patients), count by count.
     Primary suppression hides every cell below var('min_cell_size'), zero included. Complementary suppression then
