@@ -13,7 +13,6 @@ from pathlib import Path
 
 from bench.config import BenchConfigError, config_from_env
 from bench.machine import describe_machine
-from bench.measure import StageError
 from bench.pipeline import bench_tier
 from bench.report import tier_checks, tier_rows, write_reports
 
@@ -31,18 +30,15 @@ def main() -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     machine = describe_machine(REPO_ROOT)
-    rows, checks = [], []
-    try:
-        for tier in config.tiers:
-            result = bench_tier(tier, config, REPO_ROOT, progress)
-            rows += tier_rows(result.stages)
-            checks.append(tier_checks(result))
-    except StageError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    for path in write_reports(rows, checks, machine, config):
+    results = [bench_tier(tier, config, REPO_ROOT, progress) for tier in config.tiers]
+    rows = [row for result in results for row in tier_rows(result.stages)]
+    for path in write_reports(rows, [tier_checks(result) for result in results], machine, config):
         progress(f"wrote {path}")
-    return 0
+    failures = [result for result in results if result.failure is not None]
+    for result in failures:
+        print(f"error: tier {result.tier:,}, stage {result.failure.stage} failed; the report lists the "
+              f"stages before it and the error", file=sys.stderr)
+    return 1 if failures else 0
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ from bench.dbt_artifacts import BUILT_NODE_TYPES, DbtInvocation, dbt_cmd, read_r
 from bench.floor import check_as_dict, compare_with_features
 from bench.measure import (
     ProcessRun,
+    StageError,
     Timing,
     combine_sequential,
     python_module_cmd,
@@ -243,11 +244,21 @@ def bench_marts_export(ctx: TierContext) -> StageResult:
 
 
 @dataclass(frozen=True)
+class StageFailure:
+    stage: str
+    message: str
+
+
+@dataclass(frozen=True)
 class TierResult:
+    tier: int
     stages: list[StageResult]
-    # Models, seeds and snapshots of the project that no build stage built, or that two stages built.
-    nodes_not_built: list[str]
-    nodes_built_twice: list[str]
+    # Each stage works on what the one before it made, so the first failure ends the tier.
+    failure: StageFailure | None = None
+    # Models, seeds and snapshots of the project that no build stage built, or that two stages built; only
+    # known when every stage ran.
+    nodes_not_built: list[str] = field(default_factory=list)
+    nodes_built_twice: list[str] = field(default_factory=list)
 
 
 def build_coverage(manifest_file: Path, stages: list[StageResult]) -> tuple[list[str], list[str]]:
@@ -277,10 +288,14 @@ def bench_tier(tier: int, config: BenchConfig, repo_root: Path,
         progress(f"tier {tier:,}: {STAGE_LABELS[stage]} ...")
         # Others' work on a shared machine slows a stage; the load when it started tells how far to trust it.
         load_at_start = os.getloadavg()[0]
-        result = replace_details(step(), load_average_at_start=load_at_start)
+        try:
+            result = replace_details(step(), load_average_at_start=load_at_start)
+        except StageError as error:
+            progress(f"tier {tier:,}: {stage} failed: {error}")
+            return TierResult(tier=tier, stages=results, failure=StageFailure(stage, str(error)))
         progress(f"tier {tier:,}: {stage} median {result.timing.median:.2f} s over "
                  f"{result.timing.runs} run(s), peak RSS {result.peak_rss_bytes / 2**20:,.0f} MiB, "
                  f"process tree {result.peak_tree_bytes / 2**20:,.0f} MiB")
         results.append(result)
     not_built, built_twice = build_coverage(ctx.dbt_dir / "target" / "manifest.json", results)
-    return TierResult(stages=results, nodes_not_built=not_built, nodes_built_twice=built_twice)
+    return TierResult(tier=tier, stages=results, nodes_not_built=not_built, nodes_built_twice=built_twice)

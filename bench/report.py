@@ -86,10 +86,10 @@ def measured_row(result: StageResult) -> ReportRow:
     )
 
 
-def derived_row(tier: int, stage: str, parts: Sequence[ReportRow]) -> ReportRow:
+def derived_row(stage: str, parts: Sequence[ReportRow]) -> ReportRow:
     """Stages run one after another: times add up, memory peaks at the largest stage."""
     return ReportRow(
-        tier=tier, stage=stage, label=DERIVED_LABELS[stage],
+        tier=parts[0].tier, stage=stage, label=DERIVED_LABELS[stage],
         median_s=sum(part.median_s for part in parts), min_s=sum(part.min_s for part in parts),
         max_s=sum(part.max_s for part in parts), runs=min(part.runs for part in parts),
         median_cpu_s=sum(part.median_cpu_s for part in parts),
@@ -125,27 +125,33 @@ def tier_rows(results: Sequence[StageResult]) -> list[ReportRow]:
     """The report's rows of one tier: measured stages, then the derived totals, each against its target."""
     measured = [measured_row(result) for result in results]
     by_stage = {row.stage: row for row in measured}
-    tier = measured[0].tier
-    derived = [derived_row(tier, stage, [by_stage[part] for part in parts])
+    derived = [derived_row(stage, [by_stage[part] for part in parts])
                for stage, parts in DERIVED_STAGES.items() if all(part in by_stage for part in parts)]
     ratio = (feature_floor_ratio(by_stage["features"], by_stage["floor"])
              if "features" in by_stage and "floor" in by_stage else None)
     return [_with_target(row, ratio if row.stage == "features" else None) for row in measured + derived]
 
 
+def _loaded_equals_generated(load: Mapping[str, object]) -> bool:
+    differing = load["rows_differing_from_generated"]
+    return not any(differing.values()) and load["tables_loaded"] == sorted(differing)
+
+
 def tier_checks(result: TierResult) -> dict[str, object]:
     """What must hold whatever the timings: the floor and the dbt models agree, the loader reads back what the
-    generator wrote, and the build stages together build the whole project once."""
+    generator wrote, and the build stages together build the whole project once. None: the stage that would
+    tell did not run."""
     details = {stage.stage: stage.details for stage in result.stages}
+    complete = result.failure is None
     return {
-        "tier": result.stages[0].tier,
-        "floor_equals_patient_features": details["floor"]["equality"]["equal"],
-        "loaded_equals_generated": (
-            not any(details["load"]["rows_differing_from_generated"].values())
-            and details["load"]["tables_loaded"] == sorted(details["load"]["rows_differing_from_generated"])
-        ),
-        "dbt_nodes_not_built": result.nodes_not_built,
-        "dbt_nodes_built_twice": result.nodes_built_twice,
+        "tier": result.tier,
+        "failed_stage": None if complete else result.failure.stage,
+        "failure": None if complete else result.failure.message,
+        "floor_equals_patient_features": (details["floor"]["equality"]["equal"] if "floor" in details
+                                          else None),
+        "loaded_equals_generated": _loaded_equals_generated(details["load"]) if "load" in details else None,
+        "dbt_nodes_not_built": result.nodes_not_built if complete else None,
+        "dbt_nodes_built_twice": result.nodes_built_twice if complete else None,
     }
 
 
@@ -214,19 +220,38 @@ def _mismatch_text(equality: Mapping[str, object]) -> str:
     return "; ".join(parts)
 
 
-def _yes_no(ok: bool) -> str:
-    return "yes" if ok else "**no**"
+def _yes_no(ok: bool | None) -> str:
+    return {True: "yes", False: "**no**", None: "not run"}[ok]
+
+
+def _coverage_text(check: Mapping[str, object]) -> str:
+    missing, twice = check["dbt_nodes_not_built"], check["dbt_nodes_built_twice"]
+    if missing is None:
+        return "not run"
+    if not missing and not twice:
+        return "yes"
+    return f"**no**: not built {missing or 'none'}; built twice {twice or 'none'}"
 
 
 def _checks_section(checks: Sequence[Mapping[str, object]]) -> list[str]:
     lines = ["| tier | floor equals marts.patient_features | loaded files equal generated tables "
              "| dbt stages build every model, seed and snapshot once |", "|---:|---|---|---|"]
     for check in checks:
-        missing, twice = check["dbt_nodes_not_built"], check["dbt_nodes_built_twice"]
-        coverage = "yes" if not missing and not twice else (
-            f"**no**: not built {missing or 'none'}; built twice {twice or 'none'}")
+        coverage = _coverage_text(check)
         lines.append(f"| {check['tier']:,} | {_yes_no(check['floor_equals_patient_features'])} "
                      f"| {_yes_no(check['loaded_equals_generated'])} | {coverage} |")
+    return lines
+
+
+def _failures_section(checks: Sequence[Mapping[str, object]]) -> list[str]:
+    """A failed stage ends its tier; its error goes in the report, as the numbers above are then partial."""
+    failed = [check for check in checks if check["failed_stage"] is not None]
+    if not failed:
+        return []
+    lines = ["## Failed stages", ""]
+    for check in failed:
+        lines += [f"Tier {check['tier']:,}, stage `{check['failed_stage']}` (later stages did not run):", "",
+                  "```", str(check["failure"]).strip(), "```", ""]
     return lines
 
 
@@ -307,6 +332,7 @@ def report_markdown(rows: Sequence[ReportRow], checks: Sequence[Mapping[str, obj
         "",
         *_checks_section(checks),
         "",
+        *_failures_section(checks),
         "## Slowest dbt nodes (last run of each stage)",
         "",
         *_slowest_section(rows),

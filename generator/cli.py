@@ -129,24 +129,23 @@ def run(args: argparse.Namespace, progress: Callable[[str], None]) -> None:
 
 
 def generate(db_path: Path, wanted: Generation, progress: Callable[[str], None]) -> Generation:
-    """Simulate and write the generation. ICD-10-CM's dictionary is built in a helper process meanwhile, as
-    loading it costs seconds of single-threaded parsing; the warehouse is opened first so that a file that
-    cannot be used fails at once. A warehouse file this run created is removed again when the run fails."""
+    """Simulate and write the generation. The warehouse is opened first, so that a file that cannot be used
+    fails at once; a warehouse file this run created is removed again when the run fails."""
     import duckdb
 
-    from generator.icd10 import Icd10Dictionary
+    from generator.icd10 import shipped_dictionary
     from generator.pipeline import dictionary_table, prefetched, prepare, simulate_chunks
     from generator.warehouse import write_generation
 
     created = not db_path.exists()
     try:
-        with duckdb.connect(str(db_path)) as con, Icd10Dictionary() as icd10:
+        with duckdb.connect(str(db_path)) as con:
             simulation = prepare(wanted.seed)
             progress(f"simulating {wanted.patients:,} patients")
             chunks = prefetched(simulate_chunks(simulation, wanted.patients, wanted.seed))
             with contextlib.closing(chunks):
                 return write_generation(
-                    con, chunks, lambda: dictionary_table(simulation, *icd10.result()), wanted, progress
+                    con, chunks, lambda: dictionary_table(simulation, *shipped_dictionary()), wanted, progress
                 )
     except BaseException:
         if created:

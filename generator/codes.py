@@ -24,10 +24,6 @@ class CodeCatalog:
     concept_cumulative: np.ndarray
     codes: tuple[str, ...]
 
-    @property
-    def n_concepts(self) -> int:
-        return len(self.concept_pool)
-
     def pool_index(self, name: str) -> int:
         return self.pool_names.index(name)
 

@@ -34,9 +34,6 @@ class Diagnoses:
     seq_num: np.ndarray
     code_id: np.ndarray
 
-    def __len__(self) -> int:
-        return len(self.admission)
-
 
 def build_diagnosis_model(catalog: CodeCatalog, weights: tuple[PoolWeight, ...], archetypes: tuple[str, ...],
                           diagnoses_mean: np.ndarray) -> DiagnosisModel:

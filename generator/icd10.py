@@ -1,22 +1,25 @@
-"""The ICD-10-CM part of d_icd_diagnoses, from the simple_icd_10_cm package.
+"""The ICD-10-CM part of d_icd_diagnoses: codes and titles from the simple_icd_10_cm package.
 
-The package parses its bundled CMS tabular list on import, which costs a couple of seconds of single-threaded
-work, so the generator builds the list in a child process (`python -m generator.icd10`, one `code<TAB>title`
-line per code on stdout) while it simulates the population.
+The package parses its bundled CMS tabular list on import, which costs seconds of single-threaded work on
+every run, so the list it yields ships with the generator as data/icd10cm_codes.tsv.gz (one `code<TAB>title`
+line per code) and a test keeps that file identical to what the installed package yields. After upgrading
+simple_icd_10_cm, rebuild it with `python -m generator.icd10 --write`.
 """
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from types import TracebackType
+import argparse
+import gzip
+from collections.abc import Sequence
+from pathlib import Path
 
-from generator.errors import GenerationError
+from generator.datafiles import DataFileError, data_path
 
+SHIPPED_FILE = "icd10cm_codes.tsv.gz"
 SEPARATOR = "\t"
 
 
-def icd10_dictionary() -> tuple[list[str], list[str]]:
+def package_dictionary() -> tuple[list[str], list[str]]:
     """Every ICD-10-CM category, subcategory and code (chapters and blocks left out), without the dot, and
     its title, in the package's order."""
     import simple_icd_10_cm as cm
@@ -30,43 +33,40 @@ def icd10_dictionary() -> tuple[list[str], list[str]]:
         code for code, name in zip(plain, dotted, strict=True)
         if cm.is_category_or_subcategory(name) or cm.is_extended_subcategory(name)
     ))
-    titles = [cm.get_description(with_dot[code]) for code in codes]
+    # Some titles of the tabular list carry layout whitespace (tabs, doubled spaces); CMS titles have none.
+    titles = [" ".join(cm.get_description(with_dot[code]).split()) for code in codes]
     return codes, titles
 
 
-class Icd10Dictionary:
-    """The code list, built by a child process started on creation. `result()` waits for it; leaving the
-    context stops a child that is still running, so a failed generation does not wait for it."""
-
-    def __init__(self) -> None:
-        self.process = subprocess.Popen([sys.executable, "-m", "generator.icd10"], stdout=subprocess.PIPE,
-                                        stderr=subprocess.PIPE)
-
-    def result(self) -> tuple[list[str], list[str]]:
-        output, errors = self.process.communicate()
-        if self.process.returncode != 0:
-            reason = errors.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no message"]
-            raise GenerationError(f"building the ICD-10-CM code list failed: {reason[0]}")
-        pairs = [line.split(SEPARATOR, 1) for line in output.decode("utf-8").splitlines()]
-        return [code for code, _ in pairs], [title for _, title in pairs]
-
-    def __enter__(self) -> Icd10Dictionary:
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 traceback: TracebackType | None) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.communicate()
+def shipped_dictionary(path: Path | None = None) -> tuple[list[str], list[str]]:
+    path = path or data_path(SHIPPED_FILE)
+    with gzip.open(path, "rt", encoding="utf-8", newline="\n") as handle:
+        lines = handle.read().splitlines()
+    pairs = [line.split(SEPARATOR) for line in lines]
+    malformed = [number for number, pair in enumerate(pairs, start=1) if len(pair) != 2 or not all(pair)]
+    if malformed:
+        raise DataFileError(f"{path.name}, line {malformed[0]}: expected a code, a tab and a title")
+    return [code for code, _ in pairs], [title for _, title in pairs]
 
 
-def main() -> None:
-    codes, titles = icd10_dictionary()
-    unsafe = [code for code, title in zip(codes, titles, strict=True) if SEPARATOR in title or "\n" in title]
-    if unsafe:
-        raise SystemExit(f"titles with a tab or line break: {', '.join(unsafe[:5])}")
+def write_shipped(path: Path) -> int:
+    codes, titles = package_dictionary()
     lines = "".join(f"{code}{SEPARATOR}{title}\n" for code, title in zip(codes, titles, strict=True))
-    sys.stdout.buffer.write(lines.encode("utf-8"))
+    # mtime=0 keeps the file byte-identical between rebuilds of the same list.
+    with path.open("wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as handle:
+        handle.write(lines.encode("utf-8"))
+    return len(codes)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m generator.icd10", description=__doc__.splitlines()[0])
+    parser.add_argument("--write", action="store_true", help=f"rebuild generator/data/{SHIPPED_FILE}")
+    args = parser.parse_args(argv)
+    if args.write:
+        count = write_shipped(data_path(SHIPPED_FILE))
+        print(f"wrote {count:,} ICD-10-CM codes to {data_path(SHIPPED_FILE)}")
+    else:
+        parser.print_help()
 
 
 if __name__ == "__main__":

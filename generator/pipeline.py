@@ -174,5 +174,5 @@ def dictionary_table(simulation: Simulation, icd10_codes: list[str], icd10_title
     missing = sorted(set(simulation.catalog.codes_of_version(10)) - set(icd10_codes))
     if missing:
         raise GenerationError(f"ICD-10-CM code(s) {', '.join(missing)} in the generator's code lists are "
-                              "not in simple_icd_10_cm's code list")
+                              "not in the ICD-10-CM code list")
     return tables.d_icd_diagnoses_table(simulation.package.icd9_titles, icd10_codes, icd10_titles)

@@ -19,8 +19,8 @@ from bench.config import DEFAULT_TIERS, BenchConfigError, config_from_env, parse
 from bench.dbt_artifacts import read_run_results
 from bench.floor import compare_with_features
 from bench.measure import ProcessRun, StageError, Timing, combine_sequential, repeat_measurement, run_measured
-from bench.pipeline import STAGE_LABELS, StageResult
-from bench.report import TARGETS, tier_rows
+from bench.pipeline import STAGE_LABELS, StageFailure, StageResult, TierResult
+from bench.report import TARGETS, report_markdown, tier_checks, tier_rows
 from bench.warehouse import differing_rows
 
 MIB = 2**20
@@ -185,6 +185,18 @@ def test_targets_judge_the_median_the_peak_and_the_floor_ratio() -> None:
     assert features.met is True
     assert by_stage["end_to_end"].median_s == pytest.approx(12 + 30 + 20 + 3)
     assert by_stage["end_to_end"].met is None  # its goal is set at 3.65M patients only
+
+
+def test_a_failed_stage_is_reported_after_the_stages_before_it() -> None:
+    result = TierResult(tier=365_000, stages=[_stage("generate", 5.0, 900)],
+                        failure=StageFailure("load", "command failed with exit code 1: loader\nbad header"))
+    checks = [tier_checks(result)]
+    markdown = report_markdown(tier_rows(result.stages), checks, {"date": "today"},
+                               config_from_env({}, REPO_ROOT))
+    assert checks[0]["failed_stage"] == "load" and checks[0]["loaded_equals_generated"] is None
+    assert "| 365,000 | generate (synthetic raw tables) |" in markdown
+    assert "| 365,000 | not run | not run | not run |" in markdown
+    assert "stage `load`" in markdown and "bad header" in markdown
 
 
 def test_every_target_names_a_stage_the_report_has() -> None:

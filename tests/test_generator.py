@@ -17,7 +17,7 @@ import pyarrow as pa
 import pytest
 from conftest import TEST_PATIENTS, TEST_SEED, generate, run_cli
 
-from generator import cli, datafiles, ids, pipeline, schema, vocab, warehouse
+from generator import cli, datafiles, icd10, ids, pipeline, schema, vocab, warehouse
 from generator.archetypes import ARCHETYPES
 from generator.errors import GenerationError
 from generator.pipeline import GENERATOR_VERSION
@@ -164,6 +164,8 @@ def test_code_dictionary(synthetic_raw: Path) -> None:
     assert scalar(synthetic_raw, """
         select count(*) from mimiciv_hosp.d_icd_diagnoses
         where icd_code like '%.%' or length(icd_code) > 7 or long_title is null or length(long_title) > 255
+           or long_title <> trim(long_title) or long_title like '%  %'
+           or contains(long_title, chr(9)) or contains(long_title, chr(10))
     """) == 0
     titles = dict(((code, version), title) for code, version, title in rows(synthetic_raw, """
         select icd_code, icd_version, long_title from mimiciv_hosp.d_icd_diagnoses
@@ -611,6 +613,24 @@ def test_codes_are_unique_per_version_across_pools() -> None:
             (concept("hypertension", 1.0, "4019", "I10"), concept("other", 1.0, "4011", "I10")),
             {"4019": "a", "4011": "b"},
         )
+
+
+# simple_icd_10_cm reads its data through importlib.resources calls deprecated since Python 3.11.
+@pytest.mark.filterwarnings(r"ignore:\w+ is deprecated\. Use files\(\) instead:DeprecationWarning")
+def test_shipped_icd10_list_is_what_simple_icd_10_cm_yields(tmp_path: Path) -> None:
+    """Rebuild it with `python -m generator.icd10 --write` when this fails after a package upgrade."""
+    rebuilt = tmp_path / icd10.SHIPPED_FILE
+    icd10.write_shipped(rebuilt)
+    assert icd10.shipped_dictionary(rebuilt) == icd10.shipped_dictionary()
+    assert rebuilt.read_bytes() == datafiles.data_path(icd10.SHIPPED_FILE).read_bytes()
+
+
+def test_malformed_icd10_list_is_reported(tmp_path: Path) -> None:
+    broken = tmp_path / icd10.SHIPPED_FILE
+    with gzip.open(broken, "wt", encoding="utf-8") as handle:
+        handle.write("A00\tCholera\nA000 Cholera due to Vibrio cholerae 01, biovar cholerae\n")
+    with pytest.raises(datafiles.DataFileError, match="line 2"):
+        icd10.shipped_dictionary(broken)
 
 
 def test_every_billed_icd9_code_has_a_title() -> None:

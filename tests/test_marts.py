@@ -209,11 +209,10 @@ def pinned_values(a_eq: np.ndarray, b_eq: np.ndarray) -> dict[int, float]:
 
 
 def recoverable_small_counts(system: LinearSystem) -> list[tuple[Key, float]]:
-    """Hidden counts below the threshold that a reader can work out: any that the equations (sums,
-    differences, shares and rates of published figures, across marts) fix exactly, zero included; and any
-    from 1 up that they fix once counts are known to be non-negative. A zero that only non-negativity fixes
-    (hidden cells adding up to nothing: an empty group) is not reported: it names no one (docs/bi.md).
-    Each connected group of equations is solved on its own."""
+    """Hidden counts from 1 to the threshold - 1 that a reader can work out: those the equations (sums,
+    differences, shares and rates of published figures, across marts) fix, with counts known to be
+    non-negative. Zeros are not reported: a hidden zero only says a group is empty (docs/bi.md). Each
+    connected group of equations is solved on its own."""
     hidden = sorted(system.hidden)
     index = {key: position for position, key in enumerate(hidden)}
     parent = list(range(len(hidden)))
@@ -232,7 +231,7 @@ def recoverable_small_counts(system: LinearSystem) -> list[tuple[Key, float]]:
     for key, i in index.items():
         groups.setdefault(root(i), []).append(key)
 
-    leaks = set()
+    leaks = []
     for keys in groups.values():
         local = {key: position for position, key in enumerate(keys)}
         equations = [equation for equation in system.equations if any(key in local for key in equation)]
@@ -246,12 +245,9 @@ def recoverable_small_counts(system: LinearSystem) -> list[tuple[Key, float]]:
                     a_eq[row, local[key]] = coefficient
                 else:
                     b_eq[row] -= coefficient * system.known[key]
-        for position, value in determined_values(a_eq, b_eq).items():
-            if value < MIN_CELL_SIZE - 0.5:
-                leaks.add((keys[position], round(value, 3)))
         for position, value in pinned_values(a_eq, b_eq).items():
             if 0.5 <= value < MIN_CELL_SIZE - 0.5:
-                leaks.add((keys[position], round(value, 3)))
+                leaks.append((keys[position], round(value, 3)))
     return sorted(leaks)
 
 
@@ -353,37 +349,34 @@ def add_condition_cohorts(system: LinearSystem, warehouse: Path) -> None:
             system.ratio(size_key[i], size_key[total], cohorts.loc[i, "share_of_cohort"])
 
 
-def add_segment_transitions(system: LinearSystem, warehouse: Path, previous_sizes: dict[Key, float]) -> None:
-    """previous_sizes: (dimension, value) -> size published by the previous build."""
+def add_segment_transitions(system: LinearSystem, warehouse: Path) -> None:
+    """Rows add up to the previous build's sizes (not published by this build), columns to the current."""
     transitions = read(warehouse, "select * from bi.segment_transitions")
     for dimension, rows in transitions.groupby("dimension"):
         cells = {(row.from_value, row.to_value): system.figure(("transition", dimension, row.from_value,
                                                                row.to_value), row.n_patients)
                  for row in rows.itertuples(index=False)}
         for from_value in set(rows["from_value"]):
-            row_cells = [key for (source, _), key in cells.items() if source == from_value]
-            total = ("transition", dimension, from_value, "row total")
-            system.figure(total, previous_sizes.get((dimension, from_value)))
-            system.total(total, row_cells)
+            total = system.figure(("transition", dimension, from_value, "row total"), None)
+            system.total(total, [key for (source, _), key in cells.items() if source == from_value])
         for to_value in set(rows["to_value"]):
-            column_cells = [key for (_, target), key in cells.items() if target == to_value]
-            if dimension == "segment":
+            if to_value == "No longer present":
+                total = system.figure(("transition", dimension, "column total", to_value), None)
+            elif dimension == "segment":
                 total = matrix_key(to_value, ALL_TIERS)
             else:
                 total = matrix_key(ALL_SEGMENTS, to_value)
-            if to_value == "No longer present":
-                total = system.figure(("transition", dimension, "column total", to_value), None)
-            system.total(total, column_cells)
+            system.total(total, [key for (_, target), key in cells.items() if target == to_value])
 
 
-def published_system(warehouse: Path, previous_sizes: dict[Key, float] | None = None) -> LinearSystem:
+def published_system(warehouse: Path) -> LinearSystem:
     system = LinearSystem()
     add_segment_tier_matrix(system, warehouse)
     add_population_kpis(system, warehouse)
     add_segment_profiles(system, warehouse)
     add_care_management_summary(system, warehouse)
     add_condition_cohorts(system, warehouse)
-    add_segment_transitions(system, warehouse, previous_sizes or {})
+    add_segment_transitions(system, warehouse)
     return system
 
 
@@ -413,6 +406,10 @@ def test_the_recovery_check_finds_a_count_shown_by_difference() -> None:
     # x = 5 + v and x + y = 5: only non-negative v and y leave x = 5 (and v = y = 0, empty groups).
     bounded = system_of({"x": None, "u": 5, "v": None, "s": 5, "y": None}, {"x": ["u", "v"], "s": ["x", "y"]})
     assert recoverable_small_counts(bounded) == [(("x",), 5.0)]
+
+    # an empty group worked out as such is not a small count
+    empty = system_of({"total": 25, "a": 25, "b": None}, {"total": ["a", "b"]})
+    assert recoverable_small_counts(empty) == []
 
 
 def test_the_recovery_check_catches_a_missing_complementary_suppression(mimic_fixture_warehouse: Path,
@@ -554,11 +551,7 @@ def test_transitions_between_the_last_two_builds(synthetic_warehouse: Path, tmp_
                          "from snapshots.patient_segment_history").iloc[0]
     assert history["closed"] == (moves["segment_name_from"] != moves["segment_name_to"]).sum()
 
-    previous = before.groupby("segment_name").size()
-    previous_sizes = {("segment", name): float(size) for name, size in previous.items()}
-    previous_sizes.update({("risk_tier", tier): float(size)
-                           for tier, size in before.groupby("risk_tier").size().items()})
-    assert recoverable_small_counts(published_system(copy, previous_sizes)) == []
+    assert recoverable_small_counts(published_system(copy)) == []
 
 
 # --- analyses and docs -----------------------------------------------------------------------------------

@@ -12,13 +12,16 @@
         anyone can compute it, so it is protected like a published one;
       - row_partitions (partition_id, row_key, is_total): across rows, the rows of a partition add up to its total
         row (segments to all patients), count by count.
-    Primary suppression hides every cell below var('min_cell_size'), zero included. Complementary suppression then
-    hides further cells until no constraint gives a hidden cell away: none may hold a single hidden cell (the
-    equation would return it), and hidden parts may not all be zero: counts cannot be negative, so beside a shown
-    total a hidden sum of zero returns every one of them, and beside a hidden total it pins the total to the
-    shown parts (which another mart's figures can then turn into an exact value). Each pass hides, per open
-    constraint, one free part: preferably a non-zero one when the hidden parts sum to zero, a derived cell (it
-    costs no published figure), the smallest such.
+    Primary suppression hides every cell below var('min_cell_size'), zero included. What must stay unknowable
+    are the counts from 1 to min_cell_size - 1: they can point at people. A hidden zero can be worked out (counts
+    are never negative, so hidden cells can be pinned to zero by their totals), but it only says a group is
+    empty, so protection takes zeros as known. Complementary suppression then plays the reader: in each
+    constraint, the hidden non-zero cells not yet worked out are the unknowns, and a constraint with a single
+    unknown gives it away. There one more free non-zero cell is hidden (a part before the total, a derived cell
+    before a published one, the smallest). Where none is left, a single unknown of at least the threshold is
+    let go: the reader may work it out, and it counts as known in every other constraint; a small one fails
+    the build. Passes repeat until every constraint holds no unknown or at least two. That no small count
+    follows from the whole system of equations is checked by tests/test_marts.py.
 
     fixed_cells (row key, count name, is_suppressed) imports the decision already published for the same figure by
     another mart (segment sizes, tier sizes), so that one figure is shown or hidden alike everywhere; such cells
@@ -106,50 +109,69 @@ suppression_pass_0 as materialized (
     select
         suppression_cells.*,
         suppression_fixed_cells.is_suppressed is not null as is_fixed,
-        coalesce(suppression_fixed_cells.is_suppressed, suppression_cells.n < {{ min_cell_size }}) as is_suppressed
+        coalesce(suppression_fixed_cells.is_suppressed, suppression_cells.n < {{ min_cell_size }}) as is_suppressed,
+        false as is_worked_out
     from suppression_cells
     left join suppression_fixed_cells
         on suppression_cells.cell_id = suppression_fixed_cells.cell_id
 ),
 {%- for pass in range(1, passes + 1) %}
 
-suppression_pass_{{ pass }}_open as (
-    {{ open_constraints('suppression_constraints', 'suppression_pass_' ~ (pass - 1)) }}
+suppression_pass_{{ pass }}_status as (
+    {{ constraint_unknowns('suppression_constraints', 'suppression_pass_' ~ (pass - 1), min_cell_size) }}
 ),
 
+-- A constraint's only unknown that no free cell can protect any more, when it is at least the threshold.
+suppression_pass_{{ pass }}_worked_out as (
+    select constraints.cell_id
+    from suppression_constraints as constraints
+    inner join suppression_pass_{{ pass }}_status as status
+        on constraints.constraint_id = status.constraint_id
+    inner join suppression_pass_{{ pass - 1 }} as cells
+        on constraints.cell_id = cells.cell_id
+    where status.n_unknown = 1
+        and status.n_small_unknown = 0
+        and status.n_free = 0
+        and cells.is_suppressed
+        and cells.n > 0
+        and not cells.is_worked_out
+),
+
+-- A constraint's only unknown: hide one more free non-zero cell of the constraint beside it.
 suppression_pass_{{ pass }}_picks as (
     select constraints.cell_id
     from suppression_constraints as constraints
-    inner join suppression_pass_{{ pass }}_open as open_constraints
-        on constraints.constraint_id = open_constraints.constraint_id
+    inner join suppression_pass_{{ pass }}_status as status
+        on constraints.constraint_id = status.constraint_id
     inner join suppression_pass_{{ pass - 1 }} as cells
         on constraints.cell_id = cells.cell_id
-    where not cells.is_suppressed
+    where status.n_unknown = 1
+        and not cells.is_suppressed
         and not cells.is_fixed
-    -- A part before the total; then a cell that closes the shortfall (non-zero when the hidden parts sum to
-    -- zero), a derived cell (hiding it costs no published figure), the smallest such count.
+        and cells.n > 0
     qualify row_number() over (
         partition by constraints.constraint_id
-        order by
-            constraints.is_total,
-            cells.n < open_constraints.shortfall,
-            cells.is_published,
-            cells.n,
-            cells.cell_id
+        order by constraints.is_total, cells.is_published, cells.n, cells.cell_id
     ) = 1
 ),
 
 suppression_pass_{{ pass }} as materialized (
     select
         * replace (
-            is_suppressed or cell_id in (select cell_id from suppression_pass_{{ pass }}_picks) as is_suppressed
+            is_suppressed or cell_id in (select cell_id from suppression_pass_{{ pass }}_picks) as is_suppressed,
+            is_worked_out or cell_id in (select cell_id from suppression_pass_{{ pass }}_worked_out)
+                as is_worked_out
         )
     from suppression_pass_{{ pass - 1 }}
 ),
 {%- endfor %}
 
 suppression_unresolved as (
-    {{ open_constraints('suppression_constraints', 'suppression_pass_' ~ passes) }}
+    select constraint_id
+    from ({{ constraint_unknowns('suppression_constraints', 'suppression_pass_' ~ passes, min_cell_size) }})
+        as status
+    -- A small count given away, or passes run out before every constraint settled.
+    where n_unknown = 1 and (n_small_unknown = 1 or n_free > 0)
 ),
 
 suppressed_cells as (
@@ -157,7 +179,7 @@ suppressed_cells as (
     from suppression_pass_{{ passes }}
     where (select count(*) from suppression_unresolved) = 0
         or error(
-            'cell suppression in {{ this }} left a hidden cell recoverable from constraint '
+            'cell suppression in {{ this }} left a small count recoverable from constraint '
             || (select min(constraint_id) from suppression_unresolved)
         )
 ),
@@ -177,33 +199,18 @@ suppressed_counts as (
 {%- endmacro %}
 
 
-{#- Constraints that still give a hidden cell away: a single hidden cell (the equation returns it), or hidden
-    parts that are all zero: beside a shown total, non-negative counts summing to zero are each zero; beside a
-    hidden total they pin it to the shown parts as a lower bound, which is closed when a non-zero part can still
-    be hidden (a constraint of zeros only has nothing to protect). shortfall is what a further hidden part must
-    hold to close the constraint: 1 when the hidden parts sum to zero. -#}
-{% macro open_constraints(constraints, cells) %}
-    select constraint_id, shortfall
-    from (
-        select
-            constraints.constraint_id,
-            count(*) filter (where cells.is_suppressed) as n_hidden,
-            count(*) filter (where cells.is_suppressed and not constraints.is_total) as n_hidden_parts,
-            coalesce(bool_or(constraints.is_total and cells.is_suppressed), false) as is_total_hidden,
-            coalesce(
-                max(cells.n) filter (
-                    where not cells.is_suppressed and not cells.is_fixed and not constraints.is_total
-                ),
-                0
-            ) as largest_free_part,
-            greatest(
-                1 - coalesce(sum(cells.n) filter (where cells.is_suppressed and not constraints.is_total), 0), 0
-            ) as shortfall
-        from {{ constraints }} as constraints
-        inner join {{ cells }} as cells
-            on constraints.cell_id = cells.cell_id
-        group by constraints.constraint_id
-    ) as constraint_status
-    where n_hidden = 1
-        or (n_hidden_parts > 0 and shortfall > 0 and (not is_total_hidden or largest_free_part >= shortfall))
+{#- Per constraint, the reader's unknowns (hidden non-zero cells not yet worked out), how many of them are small
+    counts, and how many free non-zero cells could still be hidden beside them. -#}
+{% macro constraint_unknowns(constraints, cells, min_cell_size) %}
+    select
+        constraints.constraint_id,
+        count(*) filter (where cells.is_suppressed and cells.n > 0 and not cells.is_worked_out) as n_unknown,
+        count(*) filter (
+            where cells.is_suppressed and cells.n > 0 and cells.n < {{ min_cell_size }} and not cells.is_worked_out
+        ) as n_small_unknown,
+        count(*) filter (where not cells.is_suppressed and not cells.is_fixed and cells.n > 0) as n_free
+    from {{ constraints }} as constraints
+    inner join {{ cells }} as cells
+        on constraints.cell_id = cells.cell_id
+    group by constraints.constraint_id
 {% endmacro %}

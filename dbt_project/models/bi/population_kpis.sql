@@ -5,7 +5,7 @@ with patients as (
 ),
 
 population_counts as (
-    select segment_name, risk_tier, row_type, n_patients, is_suppressed from {{ ref('segment_tier_matrix') }}
+    select segment_name, risk_tier, row_type, is_suppressed from {{ ref('segment_tier_matrix') }}
 ),
 
 patient_groups as (

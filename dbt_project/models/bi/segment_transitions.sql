@@ -3,8 +3,9 @@
     missing from the previous build comes from 'New patient', one missing from the current build goes to
     'No longer present'. With a single build every patient is new.
 
-    Suppression: the previous build published its segment and tier sizes, so they are treated as known; the
-    current sizes are those of segment_tier_matrix, shown or hidden as there. -#}
+    Suppression: the current sizes are those of segment_tier_matrix, shown or hidden as there; the previous
+    build's sizes are not part of this build's publication. Comparing the sizes two builds published tells how
+    many patients a group gained or lost; no build can hide that (docs/bi.md). -#}
 {%- set new_patient = 'New patient' -%}
 {%- set gone_patient = 'No longer present' -%}
 {%- set margin = 'All' -%}
@@ -128,12 +129,11 @@ row_partitions as (
     where row_type in ('transition', 'to_total')
 ),
 
--- Previous sizes were published by the previous build: known. Current sizes: as in segment_tier_matrix.
+-- Row totals (previous sizes, new patients) are not published here; column totals are the current sizes.
 fixed_cells as (
-    select transition_counts.row_key, 'n_patients' as count_name, false as is_suppressed
+    select transition_counts.row_key, 'n_patients' as count_name, true as is_suppressed
     from transition_counts
     where transition_counts.row_type = 'from_total'
-        and transition_counts.from_value <> '{{ new_patient }}'
     union all
     select transition_counts.row_key, 'n_patients', current_sizes.is_suppressed
     from transition_counts
