@@ -43,7 +43,7 @@
         coalesce(sum({{ patients }}.n_readmissions_90d), 0) as n_readmissions_90d,
         coalesce(sum({{ patients }}.n_in_hospital_deaths), 0) as n_in_hospital_deaths,
         count(*) filter (where {{ patients }}.died_within_1y) as n_died_within_1y,
-        coalesce(sum({{ patients }}.total_los_days), 0) as total_los_days
+        coalesce(sum({{ patients }}.total_los_days::decimal(18, 6)), 0) as total_los_days
 {%- endmacro %}
 
 

@@ -29,9 +29,9 @@ care_interventions as (
 tier_statistics as (
     select
         risk_tier,
-        avg(risk_score) as avg_risk_score,
-        avg(annual_cost_usd) as avg_annual_cost_usd,
-        sum(annual_cost_usd) as total_annual_cost_usd
+        avg(risk_score::decimal(18, 6)) as avg_risk_score,
+        avg(annual_cost_usd::decimal(18, 2)) as avg_annual_cost_usd,
+        sum(annual_cost_usd::decimal(18, 2)) as total_annual_cost_usd
     from patients
     group by risk_tier
 ),

@@ -107,9 +107,9 @@ member_counts as (
         avg(patients.age_at_last_admission) as avg_age,
         avg(patients.n_chronic_conditions) as avg_chronic_conditions,
         avg(patients.charlson_max) as avg_charlson_max,
-        avg(patients.risk_score) as avg_risk_score,
-        avg(patients.annual_cost_usd) as avg_annual_cost_usd,
-        sum(patients.annual_cost_usd) as total_annual_cost_usd
+        avg(patients.risk_score::decimal(18, 6)) as avg_risk_score,
+        avg(patients.annual_cost_usd::decimal(18, 2)) as avg_annual_cost_usd,
+        sum(patients.annual_cost_usd::decimal(18, 2)) as total_annual_cost_usd
     from row_members
     inner join patients
         on row_members.subject_id = patients.subject_id

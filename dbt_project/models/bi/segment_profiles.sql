@@ -45,9 +45,9 @@ segment_counts as (
         avg(age_at_last_admission) as avg_age,
         avg(n_chronic_conditions) as avg_chronic_conditions,
         avg(charlson_max) as avg_charlson_max,
-        avg(risk_score) as avg_risk_score,
-        avg(annual_cost_usd) as avg_annual_cost_usd,
-        sum(annual_cost_usd) as total_annual_cost_usd
+        avg(risk_score::decimal(18, 6)) as avg_risk_score,
+        avg(annual_cost_usd::decimal(18, 2)) as avg_annual_cost_usd,
+        sum(annual_cost_usd::decimal(18, 2)) as total_annual_cost_usd
     from patients
     group by segment_name
 ),
