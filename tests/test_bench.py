@@ -142,6 +142,7 @@ def test_run_results_give_warehouse_time_and_relations(tmp_path: Path) -> None:
     invocation = read_run_results(tmp_path)
     assert invocation.warehouse_seconds() == pytest.approx(5.0)
     assert invocation.relations() == ["reference.age_buckets", "marts.patient_features"]
+    assert invocation.seconds_by_node_type() == {"seed": 1.0, "model": 1.0, "test": 1.0}
 
 
 def test_differing_rows_counts_both_directions_and_duplicates(tmp_path: Path) -> None:
@@ -168,6 +169,7 @@ def _stage(stage: str, seconds: float, rss_mib: float, details: dict | None = No
 def test_targets_judge_the_median_the_peak_and_the_floor_ratio() -> None:
     rows = tier_rows([
         _stage("generate", 12.0, 1000),
+        _stage("dbt_parse", 8.0, 400),
         _stage("dbt_sql", 30.0, 3000, {"warehouse_seconds": [20.0]}),
         _stage("features", 15.0, 2000, {"warehouse_seconds": [6.0, 5.0]}),
         _stage("floor", 4.5, 1500),
@@ -183,7 +185,7 @@ def test_targets_judge_the_median_the_peak_and_the_floor_ratio() -> None:
     features = by_stage["features"]
     assert features.floor_ratio == pytest.approx(5.0 / (4.5 * 0.9))
     assert features.met is True
-    assert by_stage["end_to_end"].median_s == pytest.approx(12 + 30 + 20 + 3)
+    assert by_stage["end_to_end"].median_s == pytest.approx(12 + 8 + 30 + 20 + 3)
     assert by_stage["end_to_end"].met is None  # its goal is set at 3.65M patients only
 
 
@@ -243,10 +245,14 @@ def test_quick_run_reports_every_stage(quick_bench: tuple[dict, str, Path]) -> N
     for row in rows:
         assert row["tier"] == QUICK_TIER
         assert 0 < row["min_s"] <= row["median_s"] <= row["max_s"]
-        assert row["runs"] >= 1 and row["peak_rss_mib"] > 0 and row["peak_tree_mib"] > 0 and row["rows"] > 0
+        assert row["runs"] >= 1 and row["peak_rss_mib"] > 0 and row["peak_tree_mib"] > 0
+        # Parsing the project makes no rows; every other stage does.
+        assert (row["rows"] > 0) != (row["stage"] == "dbt_parse")
         assert f"| {QUICK_TIER} | {row['label']} |" in markdown
     floor = next(row for row in rows if row["stage"] == "floor")
     assert floor["runs"] == 2
+    parse = next(row for row in rows if row["stage"] == "dbt_parse")
+    assert parse["runs"] == 1 and parse["details"]["manifest_nodes"] > 0
     machine = report["machine"]
     for key in ("cpu", "cores", "memory", "python", "duckdb", "dbt-core", "dbt-duckdb", "scikit-learn"):
         assert machine[key]
