@@ -18,9 +18,11 @@ from conftest import REPO_ROOT, run_cli
 from bench.config import DEFAULT_TIERS, BenchConfigError, config_from_env, parse_tiers
 from bench.dbt_artifacts import read_run_results
 from bench.floor import compare_with_features
+from bench.markdown import main as markdown_main
+from bench.markdown import render
 from bench.measure import ProcessRun, StageError, Timing, combine_sequential, repeat_measurement, run_measured
 from bench.pipeline import STAGE_LABELS, StageFailure, StageResult, TierResult
-from bench.report import TARGETS, report_markdown, tier_checks, tier_rows
+from bench.report import TARGETS, report_payload, tier_checks, tier_rows
 from bench.warehouse import differing_rows
 
 MIB = 2**20
@@ -193,12 +195,22 @@ def test_a_failed_stage_is_reported_after_the_stages_before_it() -> None:
     result = TierResult(tier=365_000, stages=[_stage("generate", 5.0, 900)],
                         failure=StageFailure("load", "command failed with exit code 1: loader\nbad header"))
     checks = [tier_checks(result)]
-    markdown = report_markdown(tier_rows(result.stages), checks, {"date": "today"},
-                               config_from_env({}, REPO_ROOT))
+    config = config_from_env({}, REPO_ROOT)
+    payload = report_payload(tier_rows(result.stages), checks, {"date": "today"}, config)
+    markdown = render(json.loads(json.dumps(payload, default=str)))
     assert checks[0]["failed_stage"] == "load" and checks[0]["loaded_equals_generated"] is None
     assert "| 365,000 | generate (synthetic raw tables) |" in markdown
     assert "| 365,000 | not run | not run | not run |" in markdown
     assert "stage `load`" in markdown and "bad header" in markdown
+
+
+def test_markdown_is_rendered_again_from_the_json_alone(tmp_path: Path) -> None:
+    payload = report_payload(tier_rows([_stage("generate", 5.0, 900)]), [], {"date": "today"},
+                             config_from_env({}, REPO_ROOT))
+    data = tmp_path / "benchmarks.json"
+    data.write_text(json.dumps(payload, default=str))
+    assert markdown_main([str(data)]) == 0
+    assert "| 365,000 | generate (synthetic raw tables) | 5.00 |" in (tmp_path / "benchmarks.md").read_text()
 
 
 def test_every_target_names_a_stage_the_report_has() -> None:
