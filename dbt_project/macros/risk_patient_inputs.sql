@@ -15,7 +15,8 @@ with patients as (
     select subject_id, anchor_age from {{ ref('stg_mimic__patients') }}
 ),
 
-admissions as (
+-- Not materialized: read where it is used (last admissions, history) rather than copied once for both.
+admissions as not materialized (
     select
         subject_id, hadm_id, admittime, dischtime, age_at_admission, is_last_admission,
         discharge_location, insurance, language, marital_status

@@ -1,4 +1,6 @@
-with diagnoses as (
+-- Read where it is used rather than materialized once: a copy of every raw row, struct included, costs more than
+-- scanning the table again.
+with diagnoses as not materialized (
     select * from {{ ref('base_mimic__diagnoses_icd') }}
 ),
 
@@ -18,11 +20,13 @@ valid_codes as (
     where reject_reason is null
 ),
 
-duplicated_keys as (
-    -- The key is MIMIC-IV's primary key of diagnoses_icd.
-    select hadm_id, seq_num, icd_code, icd_version
+-- The key is MIMIC-IV's primary key of diagnoses_icd, (hadm_id, seq_num, icd_code, icd_version). Rows sharing it
+-- also share (hadm_id, seq_num): grouping every row by those two integers is much cheaper than by the whole key
+-- with its code text, and leaves only a handful of positions to compare in full.
+shared_positions as (
+    select hadm_id, seq_num
     from diagnoses
-    group by hadm_id, seq_num, icd_code, icd_version
+    group by hadm_id, seq_num
     having count(*) > 1
 ),
 
@@ -31,11 +35,11 @@ duplicated_keys as (
 ranked_diagnoses as (
     select diagnoses.*, 1 as key_row_number, 1 as key_rank
     from diagnoses
-    anti join duplicated_keys using (hadm_id, seq_num, icd_code, icd_version)
+    anti join shared_positions using (hadm_id, seq_num)
     union all
     select diagnoses.*, row_number() over same_diagnosis, rank() over same_diagnosis
     from diagnoses
-    semi join duplicated_keys using (hadm_id, seq_num, icd_code, icd_version)
+    semi join shared_positions using (hadm_id, seq_num)
     window same_diagnosis as (partition by hadm_id, seq_num, icd_code, icd_version order by raw_row)
 ),
 

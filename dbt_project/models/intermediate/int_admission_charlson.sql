@@ -13,7 +13,9 @@ with admissions as (
     select subject_id, hadm_id, age_at_admission from {{ ref('int_admissions_enriched') }}
 ),
 
-diagnoses as (
+-- Not materialized: DuckDB would otherwise copy every diagnosis row once to read it twice, which costs more
+-- than scanning the table twice.
+diagnoses as not materialized (
     select hadm_id, icd_code, icd_version from {{ ref('stg_mimic__diagnoses_icd') }}
 ),
 

@@ -29,32 +29,46 @@ tiered_patients as (
     from risk_components
 ),
 
+-- Recommendations depend only on the tier and the patient's conditions, so they are matched once per distinct
+-- combination (about 12,000 at 365,000 patients) rather than once per patient.
+care_profiles as (
+    select distinct
+        tiered_patients.risk_tier,
+        patient_conditions.chronic_conditions,
+        patient_conditions.chronic_families
+    from tiered_patients
+    inner join patient_conditions
+        on tiered_patients.subject_id = patient_conditions.subject_id
+),
+
 -- A catalog row without condition_family and condition applies to every patient of its tier, otherwise only to
 -- those with a condition of that family or that condition.
 matched_interventions as (
     select
-        tiered_patients.subject_id,
+        care_profiles.risk_tier,
+        care_profiles.chronic_conditions,
+        care_profiles.chronic_families,
         care_interventions.intervention,
         min(care_interventions.priority) as priority
-    from tiered_patients
-    inner join patient_conditions
-        on tiered_patients.subject_id = patient_conditions.subject_id
+    from care_profiles
     inner join care_interventions
-        on tiered_patients.risk_tier = care_interventions.risk_tier
+        on care_profiles.risk_tier = care_interventions.risk_tier
         and (care_interventions.condition_family is null
-            or list_contains(patient_conditions.chronic_families, care_interventions.condition_family))
+            or list_contains(care_profiles.chronic_families, care_interventions.condition_family))
         and (care_interventions.condition is null
-            or list_contains(patient_conditions.chronic_conditions, care_interventions.condition))
+            or list_contains(care_profiles.chronic_conditions, care_interventions.condition))
     -- An intervention recommended for several reasons is listed once.
-    group by tiered_patients.subject_id, care_interventions.intervention
+    group by all
 ),
 
-recommended_interventions as (
+profile_interventions as (
     select
-        subject_id,
+        risk_tier,
+        chronic_conditions,
+        chronic_families,
         string_agg(intervention, '; ' order by priority, intervention) as recommended_interventions
     from matched_interventions
-    group by subject_id
+    group by risk_tier, chronic_conditions, chronic_families
 )
 
 select
@@ -68,9 +82,13 @@ select
     percent_rank() over (order by tiered_patients.risk_score) as risk_percentile,
     tiered_patients.risk_tier,
     risk_tiers.care_intensity,
-    recommended_interventions.recommended_interventions
+    profile_interventions.recommended_interventions
 from tiered_patients
 left join risk_tiers
     on tiered_patients.risk_tier = risk_tiers.risk_tier
-left join recommended_interventions
-    on tiered_patients.subject_id = recommended_interventions.subject_id
+left join patient_conditions
+    on tiered_patients.subject_id = patient_conditions.subject_id
+left join profile_interventions
+    on tiered_patients.risk_tier = profile_interventions.risk_tier
+    and patient_conditions.chronic_conditions = profile_interventions.chronic_conditions
+    and patient_conditions.chronic_families = profile_interventions.chronic_families
