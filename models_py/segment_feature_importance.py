@@ -7,11 +7,11 @@ from duckdb import DuckDBPyConnection
 
 from segmentation.config import ClusteringConfig
 from segmentation.pipeline import segment_feature_importance
-from segmentation.warehouse import read_features
+from segmentation.warehouse import read_features, read_segments
 
 
 def model(dbt: Any, session: DuckDBPyConnection) -> pd.DataFrame:
     config = ClusteringConfig.from_mapping(dbt.config.get("clustering"))
     features = read_features(dbt.ref("patient_features"))
-    segments = dbt.ref("patient_segments").df()
+    segments = read_segments(dbt.ref("patient_segments"))
     return segment_feature_importance(features, segments, config)

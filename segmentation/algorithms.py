@@ -12,6 +12,9 @@ labelled by a rule that scales linearly:
 
 Labels are canonical: cluster 0 is the largest on the sample, ties broken by centroid order, so the same data
 and configuration always give the same label ids. Noise keeps -1.
+
+Each rule can be written out as plain numbers (`state`) and rebuilt from them (`labeller_from_state`), which
+is how `patient_segments` reuses the models `cluster_evaluation` fitted (see segmentation/stored.py).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from typing import Protocol
 
 import numpy as np
 from scipy.cluster.hierarchy import fcluster, ward
+from scipy.spatial import cKDTree
 from sklearn.cluster import DBSCAN, HDBSCAN, KMeans
 from sklearn.mixture import GaussianMixture
 from sklearn.neighbors import NearestNeighbors
@@ -35,6 +39,8 @@ NOISE = -1
 class Labeller(Protocol):
     def raw_labels(self, values: np.ndarray) -> np.ndarray: ...
 
+    def state(self) -> dict[str, object]: ...
+
 
 @dataclass(frozen=True)
 class NearestCentroid:
@@ -45,6 +51,13 @@ class NearestCentroid:
         distances = (self.centroids**2).sum(axis=1) - 2.0 * values @ self.centroids.T
         return distances.argmin(axis=1)
 
+    def state(self) -> dict[str, object]:
+        return {"rule": "nearest_centroid", "centroids": self.centroids.tolist()}
+
+    @classmethod
+    def from_state(cls, state: dict[str, object], sample: np.ndarray) -> NearestCentroid:
+        return cls(np.asarray(state["centroids"], dtype=float).reshape(-1, sample.shape[1]))
+
 
 @dataclass(frozen=True)
 class MixtureLabels:
@@ -53,28 +66,100 @@ class MixtureLabels:
     def raw_labels(self, values: np.ndarray) -> np.ndarray:
         return self.mixture.predict(values)
 
+    def state(self) -> dict[str, object]:
+        return {
+            "rule": "mixture",
+            "covariance_type": self.mixture.covariance_type,
+            "weights": self.mixture.weights_.tolist(),
+            "means": self.mixture.means_.tolist(),
+            "precisions_cholesky": self.mixture.precisions_cholesky_.tolist(),
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, object], sample: np.ndarray) -> MixtureLabels:
+        weights = np.asarray(state["weights"], dtype=float)
+        mixture = GaussianMixture(n_components=len(weights), covariance_type=str(state["covariance_type"]))
+        # predict needs only these fitted attributes; the values are the fitted ones to the last bit (JSON
+        # keeps every digit of a float), so the rebuilt mixture labels exactly as the fitted one.
+        mixture.weights_ = weights
+        mixture.means_ = np.asarray(state["means"], dtype=float)
+        mixture.precisions_cholesky_ = np.asarray(state["precisions_cholesky"], dtype=float)
+        mixture.n_features_in_ = sample.shape[1]
+        return cls(mixture)
+
 
 @dataclass(frozen=True)
 class NearestDenseNeighbour:
-    """Label of the nearest reference point if within that point's radius, else noise."""
+    """Label of the nearest reference point if within that point's radius, else noise. `rows` are the
+    reference points' positions in the values the rule was fitted on."""
 
     points: np.ndarray
     labels: np.ndarray
     radii: np.ndarray
-    index: NearestNeighbors | None = field(default=None, compare=False)
+    rows: np.ndarray
+    index: cKDTree | None = field(default=None, compare=False)
 
     @classmethod
-    def build(cls, points: np.ndarray, labels: np.ndarray, radii: np.ndarray) -> NearestDenseNeighbour:
-        # Brute force beats the k-d and ball trees several times over in ten-odd dimensions.
-        index = NearestNeighbors(n_neighbors=1, algorithm="brute").fit(points) if len(points) else None
-        return cls(points=points, labels=labels, radii=radii, index=index)
+    def build(cls, values: np.ndarray, rows: np.ndarray, labels: np.ndarray,
+              radii: np.ndarray) -> NearestDenseNeighbour:
+        points = values[rows]
+        index = cKDTree(points) if len(points) else None
+        return cls(points=points, labels=labels, radii=radii, rows=rows, index=index)
 
     def raw_labels(self, values: np.ndarray) -> np.ndarray:
         if self.index is None or len(values) == 0:
             return np.full(len(values), NOISE)
-        distances, nearest = self.index.kneighbors(values)
-        nearest = nearest[:, 0]
-        return np.where(distances[:, 0] <= self.radii[nearest], self.labels[nearest], NOISE)
+        # A patient farther than the largest radius from every reference point is noise whichever point is
+        # nearest, so the tree search may stop there: most patients lie well inside a dense region, which
+        # makes this several times faster than scanning every reference point. The bound is widened by a
+        # hair so that the exact comparison below, not the tree's squared-distance test, decides ties at
+        # the radius; a patient beyond the bound gets distance inf.
+        bound = float(self.radii.max()) * (1.0 + 1e-9)
+        distances, nearest = self.index.query(values, k=1, distance_upper_bound=bound)
+        labels = np.full(len(values), NOISE)
+        found = np.flatnonzero(np.isfinite(distances))
+        hit = nearest[found]
+        labels[found] = np.where(distances[found] <= self.radii[hit], self.labels[hit], NOISE)
+        return labels
+
+    def state(self) -> dict[str, object]:
+        # Positions in the sample rather than coordinates: a fraction of the size, and no patient's features.
+        return {"rule": "nearest_dense", "rows": self.rows.tolist(), "labels": self.labels.tolist(),
+                "radii": self.radii.tolist()}
+
+    @classmethod
+    def from_state(cls, state: dict[str, object], sample: np.ndarray) -> NearestDenseNeighbour:
+        return cls.build(sample, np.asarray(state["rows"], dtype=np.int64),
+                         np.asarray(state["labels"], dtype=np.int64), np.asarray(state["radii"], dtype=float))
+
+
+LABELLERS: dict[str, type[NearestCentroid] | type[MixtureLabels] | type[NearestDenseNeighbour]] = {
+    "nearest_centroid": NearestCentroid,
+    "mixture": MixtureLabels,
+    "nearest_dense": NearestDenseNeighbour,
+}
+
+
+def labeller_from_state(state: dict[str, object], sample: np.ndarray) -> Labeller:
+    """Rebuild a labelling rule from its `state()`; `sample` is the values it was fitted on."""
+    return LABELLERS[str(state["rule"])].from_state(state, sample)
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """A labelling rule and the map from its raw cluster ids to canonical ids."""
+
+    labeller: Labeller
+    canonical: np.ndarray
+
+    def assign(self, values: np.ndarray, chunk_size: int) -> np.ndarray:
+        """Canonical labels of every row, computed chunk by chunk so memory stays bounded."""
+        labels = np.full(len(values), NOISE, dtype=np.int64)
+        for start in range(0, len(values), chunk_size):
+            raw = self.labeller.raw_labels(values[start:start + chunk_size])
+            clustered = raw != NOISE
+            labels[start:start + chunk_size][clustered] = self.canonical[raw[clustered]]
+        return labels
 
 
 @dataclass(frozen=True)
@@ -90,14 +175,12 @@ class Clustering:
     bic: float | None = None
     note: str = ""
 
+    @property
+    def assignment(self) -> Assignment:
+        return Assignment(self.labeller, self.canonical)
+
     def assign(self, values: np.ndarray, chunk_size: int) -> np.ndarray:
-        """Canonical labels of every row, computed chunk by chunk so memory stays bounded."""
-        labels = np.full(len(values), NOISE, dtype=np.int64)
-        for start in range(0, len(values), chunk_size):
-            raw = self.labeller.raw_labels(values[start:start + chunk_size])
-            clustered = raw != NOISE
-            labels[start:start + chunk_size][clustered] = self.canonical[raw[clustered]]
-        return labels
+        return self.assignment.assign(values, chunk_size)
 
 
 def canonical_order(values: np.ndarray, raw_labels: np.ndarray, n_raw: int) -> np.ndarray:
@@ -193,12 +276,18 @@ def fit_gmm(values: np.ndarray, ks: Sequence[int], config: ClusteringConfig) -> 
     return fitted
 
 
+def neighbour_distances(values: np.ndarray, n_neighbours: int) -> np.ndarray:
+    """Each point's distances to its n_neighbours nearest other points, nearest first. Column j is the same
+    whatever n_neighbours > j is asked for, to the last bit, so one search serves several min_samples."""
+    neighbours = NearestNeighbors(n_neighbors=n_neighbours, algorithm="brute").fit(values)
+    distances, _ = neighbours.kneighbors()
+    return distances
+
+
 def k_distances(values: np.ndarray, min_samples: int) -> np.ndarray:
     """Each point's distance to its (min_samples - 1)-th other neighbour: DBSCAN calls a point core when this
     is within eps (min_samples counts the point itself)."""
-    neighbours = NearestNeighbors(n_neighbors=min_samples - 1, algorithm="brute").fit(values)
-    distances, _ = neighbours.kneighbors()
-    return distances[:, -1]
+    return neighbour_distances(values, min_samples - 1)[:, -1]
 
 
 def knee_eps(distances: np.ndarray) -> float:
@@ -224,16 +313,21 @@ def effective_min_samples(min_samples: float, n: int) -> tuple[int, str]:
 
 def fit_dbscan(values: np.ndarray, min_samples_values: Sequence[float],
                config: ClusteringConfig) -> list[Clustering]:
+    """One neighbour search for the largest min_samples gives every k-distance curve; each row's fit time
+    includes that shared search (`config` is unused: DBSCAN has no seed)."""
+    started = time.perf_counter()
+    effective = [effective_min_samples(configured, len(values)) for configured in min_samples_values]
+    neighbours = neighbour_distances(values, max(min_samples for min_samples, _ in effective) - 1)
+    search_seconds = time.perf_counter() - started
     fitted = []
-    for configured in min_samples_values:
-        started = time.perf_counter()
-        min_samples, note = effective_min_samples(configured, len(values))
-        eps = knee_eps(k_distances(values, min_samples))
+    for configured, (min_samples, note) in zip(min_samples_values, effective, strict=True):
+        started = time.perf_counter() - search_seconds
+        eps = knee_eps(neighbours[:, min_samples - 2])
         model = DBSCAN(eps=eps, min_samples=min_samples, algorithm="brute").fit(values)
         core = model.core_sample_indices_
         labels = model.labels_
         n_raw = int(labels.max()) + 1
-        labeller = NearestDenseNeighbour.build(values[core], labels[core], np.full(len(core), eps))
+        labeller = NearestDenseNeighbour.build(values, core, labels[core], np.full(len(core), eps))
         fitted.append(finish("dbscan", float(configured), {"min_samples": min_samples, "eps": eps}, labeller,
                              n_raw, values, started, note=note))
     return fitted
@@ -249,7 +343,7 @@ def fit_hdbscan(values: np.ndarray, shares: Sequence[float], config: ClusteringC
         clustered = labels != NOISE
         # HDBSCAN's core distance uses min_samples = min_cluster_size neighbours, the point itself included.
         radii = k_distances(values, min_cluster_size)[clustered]
-        labeller = NearestDenseNeighbour.build(values[clustered], labels[clustered], radii)
+        labeller = NearestDenseNeighbour.build(values, np.flatnonzero(clustered), labels[clustered], radii)
         fitted.append(finish("hdbscan", float(share), {"min_cluster_share": share,
                                                        "min_cluster_size": min_cluster_size},
                              labeller, int(labels.max()) + 1, values, started))

@@ -1,9 +1,9 @@
 """The clustering stage end to end, as the dbt Python models in models_py/ call it.
 
 `evaluate_candidates` fits every configured algorithm and parameter value on a seeded sample and scores them
-(`cluster_evaluation`); `segment_patients` refits each algorithm's chosen candidate (same data, seed and
-sample, hence the same model) and labels every patient (`patient_segments`); `segment_centroids` and
-`segment_feature_importance` profile the selected segments.
+(`cluster_evaluation`, which keeps each algorithm's chosen model); `segment_patients` labels every patient
+with those stored models (`patient_segments`); `segment_centroids` and `segment_feature_importance` profile
+the selected segments.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from segmentation.algorithms import Clustering, fit_family, single_segment
 from segmentation.config import ALGORITHMS, ClusteringConfig
 from segmentation.evaluation import evaluate
 from segmentation.features import (
@@ -26,9 +25,9 @@ from segmentation.features import (
 )
 from segmentation.naming import name_segments
 from segmentation.profiles import centroids, feature_importance, segment_statistics
+from segmentation.stored import EVALUATION_SOURCE, load_model, sample_fingerprint
 
 TRUTH_SOURCE = "synthetic_truth.patient_archetypes"
-EVALUATION_SOURCE = "cluster_evaluation"
 SEGMENT_COLUMNS: tuple[str, ...] = (
     "subject_id", "segment_id", "segment_name", "selected_algorithm",
     *(f"{algorithm}_label" for algorithm in ALGORITHMS),
@@ -46,6 +45,11 @@ class Population:
     @property
     def sample_values(self) -> np.ndarray:
         return self.matrix.standardized[self.sample]
+
+    @property
+    def fingerprint(self) -> str:
+        return sample_fingerprint(len(self.frame), self.frame["subject_id"].to_numpy()[self.sample],
+                                  self.sample_values)
 
 
 def sample_rows(n: int, config: ClusteringConfig) -> np.ndarray:
@@ -85,13 +89,13 @@ def evaluate_candidates(features: pd.DataFrame, config: ClusteringConfig,
     """cluster_evaluation: one row per algorithm and parameter value tried."""
     population = prepare(features, config)
     with threadpool_limits(limits=config.threads):
-        return evaluate(population.sample_values, truth_codes(population, truth), config)
+        return evaluate(population.sample_values, truth_codes(population, truth), config,
+                        population.fingerprint)
 
 
-def chosen_parameters(evaluation: pd.DataFrame,
-                      config: ClusteringConfig) -> tuple[dict[str, float | None], str]:
-    """Each configured algorithm's chosen parameter value and the selected algorithm (cluster_evaluation)."""
-    needed = {"algorithm", "parameter_value", "is_algorithm_choice", "is_selected"}
+def chosen_models(evaluation: pd.DataFrame, config: ClusteringConfig) -> tuple[dict[str, object], str]:
+    """Each configured algorithm's stored model and the selected algorithm (cluster_evaluation)."""
+    needed = {"algorithm", "fitted_model", "is_algorithm_choice", "is_selected"}
     missing = sorted(needed - set(evaluation.columns))
     if missing:
         raise FeatureError(f"{EVALUATION_SOURCE} lacks column(s) {', '.join(missing)}")
@@ -105,34 +109,20 @@ def chosen_parameters(evaluation: pd.DataFrame,
     selected = evaluation.loc[evaluation["is_selected"].astype(bool), "algorithm"]
     if len(selected) != 1 or selected.iloc[0] not in config.algorithms:
         raise FeatureError(f"{EVALUATION_SOURCE} must flag one selected row, of a configured algorithm")
-    parameters = {
-        row.algorithm: None if pd.isna(row.parameter_value) else float(row.parameter_value)
-        for row in choices.itertuples(index=False)
-    }
-    return parameters, str(selected.iloc[0])
-
-
-def refit(algorithm: str, parameter: float | None, population: Population,
-          config: ClusteringConfig) -> Clustering:
-    if parameter is None:
-        return single_segment(algorithm, population.sample_values, "")
-    fitted = fit_family(algorithm, population.sample_values, [parameter], config)
-    if len(fitted) != 1 or fitted[0].parameter != parameter:
-        raise FeatureError(
-            f"{algorithm} with parameter {parameter:g} from {EVALUATION_SOURCE} cannot be refitted on the "
-            "current patients: rebuild cluster_evaluation first"
-        )
-    return fitted[0]
+    models = dict(zip(choices["algorithm"], choices["fitted_model"], strict=True))
+    return models, str(selected.iloc[0])
 
 
 def segment_patients(features: pd.DataFrame, evaluation: pd.DataFrame, naming_rules: pd.DataFrame,
                      config: ClusteringConfig) -> pd.DataFrame:
     """patient_segments: every patient once, with the selected segment and each algorithm's label."""
     population = prepare(features, config)
-    parameters, selected = chosen_parameters(evaluation, config)
+    models, selected = chosen_models(evaluation, config)
+    fingerprint = population.fingerprint
     with threadpool_limits(limits=config.threads):
         labels = {
-            f"{algorithm}_label": refit(algorithm, parameters[algorithm], population, config).assign(
+            f"{algorithm}_label": load_model(models[algorithm], algorithm, config.features, fingerprint,
+                                             population.sample_values).assign(
                 population.matrix.standardized, config.chunk_size)
             for algorithm in config.algorithms
         }
@@ -147,8 +137,10 @@ def segment_patients(features: pd.DataFrame, evaluation: pd.DataFrame, naming_ru
     })
     for algorithm in ALGORITHMS:
         column = f"{algorithm}_label"
-        frame[column] = pd.array(labels[column], dtype="Int64") if column in labels else pd.array(
-            [pd.NA] * len(frame), dtype="Int64")
+        # Built from values and a NULL mask: converting element by element takes longer than labelling.
+        configured = column in labels
+        values = labels[column] if configured else np.zeros(len(frame), dtype=np.int64)
+        frame[column] = pd.arrays.IntegerArray(values, np.full(len(frame), not configured))
     return frame.loc[:, list(SEGMENT_COLUMNS)]
 
 

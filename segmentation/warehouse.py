@@ -23,6 +23,12 @@ def read_features(relation: DuckDBPyRelation) -> pd.DataFrame:
     return relation.project(", ".join(feature_columns())).order("subject_id").df()
 
 
+def read_segments(relation: DuckDBPyRelation) -> pd.DataFrame:
+    """patient_segments (a DuckDB relation from dbt.ref) with only what segment profiles need: the
+    per-algorithm label columns are never converted."""
+    return relation.project("subject_id, segment_id, segment_name").df()
+
+
 def read_truth(connection: DuckDBPyConnection) -> pd.DataFrame | None:
     """The synthetic archetypes when the warehouse holds a generated population, else None (real data).
 

@@ -11,13 +11,13 @@ import pytest
 import yaml
 from conftest import REPO_ROOT
 from sklearn.datasets import make_blobs
-from sklearn.metrics import adjusted_rand_score
+from sklearn.metrics import adjusted_rand_score, silhouette_score
 
 import segmentation.algorithms as algorithms
-from segmentation.algorithms import NOISE, fit_family, knee_eps
+from segmentation.algorithms import NOISE, NearestDenseNeighbour, fit_family, knee_eps
 from segmentation.bench import run_benchmark
 from segmentation.config import ALGORITHMS, ClusteringConfig, ConfigError
-from segmentation.evaluation import EVALUATION_COLUMNS
+from segmentation.evaluation import EVALUATION_COLUMNS, sample_distances, silhouettes
 from segmentation.features import CATALOGUE, FeatureError, build_feature_matrix, validate_patient_frame
 from segmentation.naming import NamingRuleError, name_segments
 from segmentation.pipeline import (
@@ -29,6 +29,7 @@ from segmentation.pipeline import (
     segment_patients,
 )
 from segmentation.profiles import segment_statistics
+from segmentation.stored import dump_model, load_model
 from segmentation.synthetic import make_feature_frame
 
 Frames = tuple[pd.DataFrame, pd.DataFrame]
@@ -70,6 +71,44 @@ def test_each_algorithm_recovers_separated_blobs(algorithm: str) -> None:
     assert adjusted_rand_score(truth[clustered], labels[clustered]) > 0.95
 
 
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_a_stored_model_labels_exactly_as_the_fitted_one(algorithm: str) -> None:
+    values, _ = make_blobs(n_samples=600, centers=4, n_features=5, cluster_std=0.9, random_state=2)
+    parameter = {"dbscan": 8.0, "hdbscan": 0.05}.get(algorithm, 4.0)
+    (clustering,) = fit_family(algorithm, values, [parameter], FAST)
+    stored = load_model(dump_model(clustering, FAST.features, "sample"), algorithm, FAST.features, "sample",
+                        values)
+    patients = np.random.default_rng(4).normal(0, 4, size=(3000, 5))
+    np.testing.assert_array_equal(stored.assign(patients, chunk_size=700),
+                                  clustering.assign(patients, chunk_size=700))
+
+
+def test_nearest_dense_neighbour_within_its_radius() -> None:
+    rng = np.random.default_rng(6)
+    reference = rng.normal(size=(300, 4))
+    labels, radii = rng.integers(0, 5, size=300), rng.uniform(0.1, 0.6, size=300)
+    labeller = NearestDenseNeighbour.build(reference, np.arange(300), labels, radii)
+    patients = rng.normal(size=(2000, 4)) * 1.3
+    distances = np.linalg.norm(patients[:, None, :] - reference[None, :, :], axis=2)
+    nearest = distances.argmin(axis=1)
+    within = distances[np.arange(len(patients)), nearest] <= radii[nearest]
+    expected = np.where(within, labels[nearest], NOISE)
+    np.testing.assert_array_equal(labeller.raw_labels(patients), expected)
+    assert 0 < within.mean() < 1
+
+
+def test_silhouettes_equal_sklearn() -> None:
+    values, truth = make_blobs(n_samples=700, centers=3, n_features=4, random_state=3)
+    with_noise = np.where(np.arange(700) % 17 == 0, NOISE, truth)
+    singleton = truth.copy()
+    singleton[5] = 9
+    labellings = [truth, with_noise, singleton, np.zeros(700, dtype=np.int64), np.arange(700)]
+    scores = silhouettes(sample_distances(values), labellings)
+    for labels, score in zip(labellings[:3], scores[:3], strict=True):
+        assert score == pytest.approx(silhouette_score(values, labels), abs=1e-6)
+    assert scores[3:] == [None, None]
+
+
 def test_selected_segmentation_recovers_the_archetypes(staged: Frames,
                                                        population: Frames) -> None:
     evaluation, segments = staged
@@ -92,6 +131,7 @@ def test_evaluation_has_every_configured_algorithm_and_one_selection(staged: Fra
     kmeans_ks = evaluation.loc[evaluation["algorithm"] == "kmeans", "parameter_value"].tolist()
     assert kmeans_ks == [float(k) for k in range(FAST.k_min, FAST.k_max + 1)]
     assert (evaluation["sample_size"] == FAST.sample_size).all()
+    assert (evaluation["fitted_model"].notna() == evaluation["is_algorithm_choice"]).all()
 
 
 def test_selection_follows_the_documented_rule(staged: Frames) -> None:
@@ -320,6 +360,19 @@ def test_evaluation_from_other_settings_is_refused(staged: Frames,
     evaluation, _ = staged
     with pytest.raises(FeatureError, match="missing: kmeans"):
         segment_patients(population[0], evaluation[evaluation["algorithm"] != "kmeans"], RULES, FAST)
+
+
+def test_models_fitted_on_other_patients_or_features_are_refused(staged: Frames,
+                                                                 population: Frames) -> None:
+    evaluation, _ = staged
+    with pytest.raises(FeatureError, match="fitted on other features or other patients"):
+        segment_patients(population[0].iloc[1:], evaluation, RULES, FAST)
+    other_features = replace(FAST, features=FAST.features[:-1])
+    with pytest.raises(FeatureError, match="fitted on other features or other patients"):
+        segment_patients(population[0], evaluation, RULES, other_features)
+    without_models = evaluation.assign(fitted_model=None)
+    with pytest.raises(FeatureError, match="no fitted_model"):
+        segment_patients(population[0], without_models, RULES, FAST)
 
 
 # --- configuration --------------------------------------------------------------------------------------
