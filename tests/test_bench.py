@@ -276,7 +276,8 @@ def test_quick_run_reports_every_stage(quick_bench: tuple[dict, str, Path]) -> N
 @pytest.mark.dbt
 def test_quick_run_row_counts_match_the_warehouse(quick_bench: tuple[dict, str, Path]) -> None:
     report, _, tier_dir = quick_bench
-    warehouse_of = {"load": tier_dir / "loaded.duckdb"}
+    warehouse_of = {"load": tier_dir / "loaded.duckdb",
+                    "dbt_build": tier_dir / "rebuilt" / "warehouse.duckdb"}
     for row in report["rows"]:
         if not row["rows_by_relation"]:
             continue
