@@ -7,6 +7,7 @@ Stages, in the order they run on one warehouse per tier:
   dbt_parse     dbt parse of the whole project in a fresh target folder: what a first build pays once;
                 later dbt invocations of the tier reuse it (partial parsing), as repeated builds do
   dbt_sql       dbt build of the seeds and the SQL models (staging, intermediate, marts) with their tests
+  sql_models    dbt run of the dbt_sql stage's models alone (no seeds, no tests): the SQL layer's own time
   features      dbt run of marts.patient_features and everything it is built from
   floor         the hand-written floor query for the same features (bench/floor_features.sql)
   clustering    dbt build of the Python models in models_py/ and what depends on them outside bi
@@ -54,6 +55,8 @@ _INDIRECT_SELECTION = ["--indirect-selection", "buildable"]
 DBT_SQL_BUILD = ["build", "--select", "resource_type:seed", "resource_type:snapshot",
                  "path:dbt_project/models", "--exclude", f"{_PYTHON_MODELS}+", f"{_BI_MODELS}+",
                  *_INDIRECT_SELECTION]
+SQL_MODELS_RUN = ["run", "--select", "path:dbt_project/models", "--exclude", f"{_PYTHON_MODELS}+",
+                  f"{_BI_MODELS}+"]
 FEATURES_RUN = ["run", "--select", "+patient_features"]
 CLUSTERING_BUILD = ["build", "--select", f"{_PYTHON_MODELS}+", "--exclude", f"{_BI_MODELS}+",
                     *_INDIRECT_SELECTION]
@@ -67,6 +70,7 @@ STAGE_LABELS: Mapping[str, str] = {
     "load": "load real files (loader)",
     "dbt_parse": "dbt parse (whole project, first time)",
     "dbt_sql": "dbt build: seeds + SQL models",
+    "sql_models": "SQL models alone (dbt run, no tests)",
     "features": "feature models (dbt run +patient_features)",
     "floor": "floor: hand-written feature SQL",
     "clustering": "clustering (dbt Python models + dependants)",
@@ -320,6 +324,7 @@ def bench_tier(tier: int, config: BenchConfig, repo_root: Path,
         ("load", lambda: bench_load(ctx)),
         ("dbt_parse", lambda: bench_dbt_parse(ctx)),
         ("dbt_sql", lambda: bench_dbt(ctx, "dbt_sql", DBT_SQL_BUILD)),
+        ("sql_models", lambda: bench_dbt(ctx, "sql_models", SQL_MODELS_RUN)),
         ("features", lambda: bench_dbt(ctx, "features", FEATURES_RUN)),
         ("floor", lambda: bench_floor(ctx)),
         ("clustering", lambda: bench_dbt(ctx, "clustering", CLUSTERING_BUILD)),
