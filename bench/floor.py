@@ -42,7 +42,7 @@ def floor_query(sql_file: Path = FLOOR_SQL) -> str:
 
 def project_vars(project_file: Path = DBT_PROJECT_FILE) -> dict[str, object]:
     """The scalar vars of dbt_project.yml, which the floor reads as DuckDB variables: both sides then use
-    one configuration (e.g. study_end_real_year)."""
+    one configuration (e.g. icu_stay_admission_tolerance_hours)."""
     project = yaml.safe_load(project_file.read_text(encoding="utf-8")) or {}
     return {name: value for name, value in (project.get("vars") or {}).items()
             if isinstance(value, int | float | str | bool)}

@@ -5,8 +5,8 @@
 -- shape: no intermediate tables, each raw table read in as few passes as possible, code lists matched once
 -- against the distinct billed codes and carried as bit masks. bench/floor.py runs it and checks that it
 -- equals marts.patient_features row by row.
--- Reads the DuckDB variables study_end_real_year, anchor_age_min, anchor_age_max and
--- icu_stay_admission_tolerance_hours (bench/floor.py sets every scalar var of dbt_project.yml).
+-- Reads the DuckDB variables data_end_real_year (unset: derived from the data), anchor_age_min, anchor_age_max
+-- and icu_stay_admission_tolerance_hours (bench/floor.py sets every scalar var of dbt_project.yml).
 
 with
 
@@ -111,7 +111,7 @@ valid_icu_stays as (
         and icu_stays.intime >= valid_admissions.admittime
             - getvariable('icu_stay_admission_tolerance_hours') * interval 1 hour
         and coalesce(
-            icu_stays.outtime <= valid_admissions.dischtime
+            icu_stays.outtime <= greatest(valid_admissions.dischtime, valid_admissions.deathtime)
                 + getvariable('icu_stay_admission_tolerance_hours') * interval 1 hour,
             true
         )
@@ -375,6 +375,7 @@ patient_admissions as (
         avg(los_days) as avg_los_days,
         sum(los_days) as total_los_days,
         max(dischtime) as last_dischtime,
+        max(dischtime)::date as last_discharge_date,
         bool_or(hospital_expire_flag = 1) as died_in_hospital,
         max(charlson_index) as charlson_max,
         sum(n_icu_stays) as n_icu_stays,
@@ -438,18 +439,25 @@ patient_readmissions as (
 
 -- Patients --------------------------------------------------------------------------------------------------
 
+data_end as (
+    select coalesce(getvariable('data_end_real_year'), max(right(anchor_year_group, 4)::integer)) as real_year
+    from valid_patients
+),
+
 patients as (
     select
         valid_patients.subject_id::integer as subject_id,
         valid_patients.gender::varchar as gender,
         valid_patients.anchor_age::integer as anchor_age,
         valid_patients.dod::date as dod,
+        -- December 31 of the data's last year, from the middle year of the anchor window.
         make_date(
             valid_patients.anchor_year::integer
-                + (getvariable('study_end_real_year') - left(valid_patients.anchor_year_group, 4)::integer),
+                + (data_end.real_year - left(valid_patients.anchor_year_group, 4)::integer - 1),
             12, 31
-        ) as study_end_date
+        ) as data_end_estimate
     from valid_patients
+    cross join data_end
 )
 
 select
@@ -471,7 +479,7 @@ select
                 date_diff(
                     'day',
                     patient_admissions.last_dischtime::date,
-                    least(patients.dod, patients.study_end_date)
+                    least(patients.dod, greatest(patients.data_end_estimate, patient_admissions.last_discharge_date))
                 ),
                 0
             )
@@ -498,6 +506,7 @@ select
     coalesce(patient_admissions.died_in_hospital, false) as died_in_hospital,
     coalesce(date_diff('day', patient_admissions.last_dischtime::date, patients.dod) <= 365, false)
         as died_within_1y,
+    patients.dod is not null or coalesce(patient_admissions.died_in_hospital, false) as is_deceased,
     patient_admissions.last_admission.insurance as insurance,
     patient_admissions.last_admission.language as language,
     patient_admissions.last_admission.marital_status as marital_status,

@@ -15,4 +15,5 @@ def model(dbt: Any, session: DuckDBPyConnection) -> pd.DataFrame:
     features = read_features(dbt.ref("patient_features"))
     evaluation = dbt.ref("cluster_evaluation").df()
     naming_rules = dbt.ref("segment_naming_rules").df()
-    return segment_patients(features, evaluation, naming_rules, config)
+    rule_segments = dbt.ref("patient_rule_segments").df()
+    return segment_patients(features, evaluation, naming_rules, rule_segments, config)

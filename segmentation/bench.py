@@ -28,7 +28,7 @@ from segmentation.pipeline import (
     segment_feature_importance,
     segment_patients,
 )
-from segmentation.synthetic import make_feature_frame
+from segmentation.synthetic import make_feature_frame, stand_in_rule_segments
 
 RULES_FILE = "seeds/segment_naming_rules.csv"
 T = TypeVar("T")
@@ -53,11 +53,16 @@ def run_benchmark(n_patients: int, seed: int, config: ClusteringConfig,
     features, truth = make_feature_frame(n_patients, seed)
     frame_rss = peak_rss_gib()
     evaluation, evaluation_wall, evaluation_cpu = timed(lambda: evaluate_candidates(features, config, truth))
+    rule_segments = stand_in_rule_segments(features)
     segments, segments_wall, segments_cpu = timed(
-        lambda: segment_patients(features, evaluation, naming_rules, config))
+        lambda: segment_patients(features, evaluation, naming_rules, rule_segments, config))
     _, profiles_wall, profiles_cpu = timed(lambda: (segment_centroids(features, segments, config),
                                                     segment_feature_importance(features, segments, config)))
-    selected = evaluation[evaluation["is_selected"]].iloc[0]
+    chosen = evaluation[evaluation["is_selected"]]
+    if chosen.empty:
+        raise RuntimeError(f"no clustering qualified on the benchmark population: "
+                           f"{evaluation['segmentation_reason'].iloc[0]}")
+    selected = chosen.iloc[0]
     return {
         "patients": n_patients,
         "sample_size": int(selected["sample_size"]),

@@ -33,7 +33,6 @@ DEFAULT_FEATURES: tuple[str, ...] = (
     "has_behavioral_health",
     "charlson_max",
     "n_readmissions_30d",
-    "died_within_1y",
 )
 
 GMM_COVARIANCE_TYPES: tuple[str, ...] = ("full", "tied", "diag", "spherical")
@@ -63,6 +62,8 @@ class ClusteringConfig:
     min_stability: float = 0.8
     min_cluster_share: float = 0.02
     max_noise_share: float = 0.1
+    min_silhouette: float = 0.25
+    min_population: int = 1000
     chunk_size: int = 100_000
     threads: int = 1
     noise_segment_name: str = "Unclassified utilization pattern"
@@ -88,6 +89,8 @@ class ClusteringConfig:
         for feature in self.features:
             _require(feature in CATALOGUE_BY_COLUMN, "features",
                      f"'{feature}' is not a catalogue feature ({', '.join(CATALOGUE_BY_COLUMN)})")
+            _require(not CATALOGUE_BY_COLUMN[feature].is_outcome, "features",
+                     f"'{feature}' is an outcome: segments are validated against it, never fitted on it")
         _require(len(set(self.features)) == len(self.features), "features", "list each feature once")
         _require(len(self.algorithms) > 0, "algorithms", "list at least one algorithm")
         for algorithm in self.algorithms:
@@ -111,6 +114,8 @@ class ClusteringConfig:
         _require(-1 <= self.min_stability <= 1, "min_stability", "must lie between -1 and 1")
         _require(0 <= self.min_cluster_share < 1, "min_cluster_share", "must lie in [0, 1)")
         _require(0 <= self.max_noise_share <= 1, "max_noise_share", "must lie in [0, 1]")
+        _require(-1 <= self.min_silhouette <= 1, "min_silhouette", "must lie between -1 and 1")
+        _require(self.min_population >= 2, "min_population", "must be at least 2")
         _require(self.chunk_size >= 1, "chunk_size", "must be at least 1")
         _require(self.threads >= 1, "threads", "must be at least 1")
         _require(bool(self.noise_segment_name.strip()), "noise_segment_name", "must not be empty")

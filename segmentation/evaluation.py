@@ -7,15 +7,16 @@ leaving noise out would flatter a model by hiding the patients it cannot place.
 
 Selection rule:
 1. A candidate is eligible when it has at least 2 clusters, its smallest cluster holds at least
-   `min_cluster_share` of the sample, its noise share is at most `max_noise_share` and its stability
-   (mean pairwise adjusted Rand index between refits on subsamples, all labelling the full sample) is at least
-   `min_stability`.
+   `min_cluster_share` of the sample, its noise share is at most `max_noise_share`, its silhouette is at least
+   `min_silhouette` and its stability (mean pairwise adjusted Rand index between refits on subsamples, all
+   labelling the full sample) is at least `min_stability`.
 2. Each algorithm's own choice: the eligible candidate with the lowest BIC for the Gaussian mixture, the
    highest silhouette for the others; if none is eligible, the same criterion over all its candidates with
-   at least 2 clusters; failing that, its first candidate.
-3. The segmentation: among the algorithms' choices, the eligible one with the highest silhouette; if none is
-   eligible, the highest silhouette among those with a silhouette; else the first configured algorithm.
-   Ties go to the algorithm listed first in `clustering_algorithms`, then to the smaller parameter value.
+   at least 2 clusters; failing that, its first candidate. (Its labels fill the `<algorithm>_label` columns.)
+3. The segmentation: among the algorithms' eligible choices, the one with the highest silhouette, ties to the
+   algorithm listed first in `clustering_algorithms`. When no choice is eligible, or the population is smaller
+   than `min_population`, nothing is selected: the segmentation of record is then the rule-based one
+   (marts.patient_rule_segments), and `segmentation_method` / `segmentation_reason` say so on every row.
 """
 
 from __future__ import annotations
@@ -42,8 +43,9 @@ EVALUATION_COLUMNS: tuple[str, ...] = (
     "algorithm", "parameter_name", "parameter_value", "settings", "n_clusters", "cluster_sizes",
     "smallest_cluster_share", "noise_share", "silhouette", "calinski_harabasz", "davies_bouldin", "inertia",
     "bic", "stability", "ari_vs_truth", "sample_size", "is_eligible", "is_algorithm_choice", "is_selected",
-    "selection_reason", "note", "fit_seconds", "fitted_model",
+    "selection_reason", "segmentation_method", "segmentation_reason", "note", "fit_seconds", "fitted_model",
 )
+RULE_BASED = "rule_based"
 
 
 def resample_indices(n: int, config: ClusteringConfig) -> list[np.ndarray]:
@@ -211,6 +213,8 @@ def eligibility(frame: pd.DataFrame, config: ClusteringConfig) -> tuple[pd.Serie
          f"a cluster under {config.min_cluster_share:.0%} of the sample"),
         (frame["noise_share"].fillna(1) <= config.max_noise_share,
          f"noise above {config.max_noise_share:.0%} of the sample"),
+        (frame["silhouette"].fillna(-1) >= config.min_silhouette,
+         f"silhouette below {config.min_silhouette:.2f}"),
         (frame["stability"].fillna(-1) >= config.min_stability,
          f"stability below {config.min_stability:.2f}"),
     ]
@@ -235,14 +239,45 @@ def choose_per_algorithm(frame: pd.DataFrame) -> pd.Series:
     return pd.Series(frame.index.isin(chosen), index=frame.index)
 
 
-def choose_overall(frame: pd.DataFrame) -> pd.Series:
-    """Flag the segmentation among the algorithms' choices (rule 3 of the module docstring)."""
-    choices = frame[frame["is_algorithm_choice"]]
-    ranked = choices.assign(
-        tier=np.select([choices["is_eligible"], choices["silhouette"].notna()], [0, 1], default=2),
-        score=choices["silhouette"].astype(float).fillna(-np.inf),
-    ).sort_values(["tier", "score", "algorithm_order"], ascending=[True, False, True])
+def choose_overall(frame: pd.DataFrame, population_size: int, config: ClusteringConfig) -> pd.Series:
+    """Flag the segmentation among the algorithms' eligible choices (rule 3 of the module docstring); no row
+    when none qualifies."""
+    choices = frame[frame["is_algorithm_choice"] & frame["is_eligible"]]
+    if choices.empty or population_size < config.min_population:
+        return pd.Series(False, index=frame.index)
+    ranked = choices.assign(score=choices["silhouette"].astype(float)).sort_values(
+        ["score", "algorithm_order"], ascending=[False, True])
     return pd.Series(frame.index == ranked.index[0], index=frame.index)
+
+
+def describe_candidate(row: pd.Series) -> str:
+    parameter = f"{row['parameter_name']} {row['parameter_value']:g}"
+    silhouette = "n/a" if pd.isna(row["silhouette"]) else f"{row['silhouette']:.2f}"
+    stability = "n/a" if pd.isna(row["stability"]) else f"{row['stability']:.2f}"
+    return f"{row['algorithm']} ({parameter}; silhouette {silhouette}, stability {stability})"
+
+
+def segmentation_decision(frame: pd.DataFrame, not_eligible: pd.Series, population_size: int,
+                          config: ClusteringConfig) -> tuple[str, str]:
+    """The segmentation of record and why, in words a reader of bi.build_info can follow."""
+    selected = frame[frame["is_selected"]]
+    eligible = int(frame["is_eligible"].sum())
+    if not selected.empty:
+        row = selected.iloc[0]
+        return str(row["algorithm"]), (
+            f"{describe_candidate(row)} qualified, the highest silhouette among {eligible} qualifying "
+            f"candidate(s) of {len(frame)} on a sample of {int(row['sample_size'])} of {population_size} "
+            "patients")
+    rules = "rule-based segments (after Bridges to Health, marts.patient_rule_segments) are used instead"
+    if population_size < config.min_population:
+        return RULE_BASED, (f"the population of {population_size} patients is below "
+                            f"clustering_min_population ({config.min_population}), too few for data-driven "
+                            f"segments; {rules}")
+    best = frame[frame["is_algorithm_choice"]].assign(
+        score=lambda choices: choices["silhouette"].astype(float).fillna(-np.inf)
+    ).sort_values("score", ascending=False).iloc[0]
+    return RULE_BASED, (f"none of the {len(frame)} candidate clusterings qualified (best: "
+                        f"{describe_candidate(best)}, {not_eligible[best.name]}); {rules}")
 
 
 def selection_reasons(frame: pd.DataFrame, not_eligible: pd.Series) -> pd.Series:
@@ -250,19 +285,21 @@ def selection_reasons(frame: pd.DataFrame, not_eligible: pd.Series) -> pd.Series
     fit = np.where(frame["is_eligible"], "eligible", "no eligible candidate, best of the rest")
     criterion = np.where(frame["algorithm"] == "gmm", "lowest BIC", "highest silhouette")
     chosen = "choice of " + frame["algorithm"] + ": " + criterion + " (" + fit + ")"
-    selected = "selected segmentation: highest silhouette among the algorithms' choices (" + fit + ")"
+    selected = "selected segmentation: highest silhouette among the algorithms' eligible choices"
     reason = not_eligible.where(~frame["is_eligible"], "eligible")
     return reason.mask(frame["is_algorithm_choice"], chosen).mask(frame["is_selected"], selected)
 
 
-def select(frame: pd.DataFrame, config: ClusteringConfig) -> pd.DataFrame:
+def select(frame: pd.DataFrame, population_size: int, config: ClusteringConfig) -> pd.DataFrame:
     order = {algorithm: position for position, algorithm in enumerate(config.algorithms)}
     frame = frame.assign(algorithm_order=frame["algorithm"].map(order))
     eligible, not_eligible = eligibility(frame, config)
     frame = frame.assign(is_eligible=eligible)
     frame = frame.assign(is_algorithm_choice=choose_per_algorithm(frame))
-    frame = frame.assign(is_selected=choose_overall(frame))
+    frame = frame.assign(is_selected=choose_overall(frame, population_size, config))
     frame = frame.assign(selection_reason=selection_reasons(frame, not_eligible))
+    method, reason = segmentation_decision(frame, not_eligible, population_size, config)
+    frame = frame.assign(segmentation_method=method, segmentation_reason=reason)
     return frame.drop(columns="algorithm_order")
 
 
@@ -283,7 +320,7 @@ def sample_distances(values: np.ndarray) -> np.ndarray:
 
 
 def evaluate(values: np.ndarray, truth: np.ndarray | None, config: ClusteringConfig,
-             fingerprint: str) -> pd.DataFrame:
+             fingerprint: str, population_size: int) -> pd.DataFrame:
     """One row per algorithm and parameter value tried, with metrics and the selection flags; each algorithm's
     chosen row keeps its fitted model (`fingerprint` identifies the sample, see segmentation/stored.py)."""
     candidates = [
@@ -300,7 +337,7 @@ def evaluate(values: np.ndarray, truth: np.ndarray | None, config: ClusteringCon
         frame[column] = frame[column].astype("Float64")
     frame["n_clusters"] = frame["n_clusters"].astype("Int64")
     frame["sample_size"] = frame["sample_size"].astype("Int64")
-    frame = select(frame, config)
+    frame = select(frame, population_size, config)
     frame["fitted_model"] = [
         dump_model(candidate.clustering, config.features, fingerprint) if chosen else None
         for candidate, chosen in zip(candidates, frame["is_algorithm_choice"], strict=True)

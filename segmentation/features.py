@@ -30,6 +30,9 @@ class FeatureSpec:
     transform: Transform
     null_fill: NullFill
     encode_as: str | None = None
+    # Outcomes (deaths) are profiled and validated against, never clustered on: a segment found from who died
+    # would describe its members' deaths, not their needs.
+    is_outcome: bool = False
 
 
 # Counts and durations are right-skewed (a few patients with dozens of admissions), so log1p keeps them from
@@ -67,8 +70,8 @@ CATALOGUE: tuple[FeatureSpec, ...] = (
     FeatureSpec("n_readmissions_30d", "30-day readmissions", "log1p", "error"),
     FeatureSpec("n_readmissions_60d", "60-day readmissions", "log1p", "error"),
     FeatureSpec("n_readmissions_90d", "90-day readmissions", "log1p", "error"),
-    FeatureSpec("died_in_hospital", "in-hospital death share", "identity", "error"),
-    FeatureSpec("died_within_1y", "one-year mortality", "identity", "error"),
+    FeatureSpec("died_in_hospital", "in-hospital death share", "identity", "error", is_outcome=True),
+    FeatureSpec("died_within_1y", "one-year mortality", "identity", "error", is_outcome=True),
 )
 
 CATALOGUE_BY_COLUMN: dict[str, FeatureSpec] = {spec.column: spec for spec in CATALOGUE}

@@ -154,3 +154,31 @@ def deduplicate(names: pd.Series) -> pd.Series:
     """Append a running number to repeated names, in segment id order (the first keeps the plain name)."""
     occurrence = names.groupby(names).cumcount()
     return names.where(occurrence == 0, names + " " + (occurrence + 1).astype(str))
+
+
+def base_name(name: str) -> str:
+    """The rule name inside a segment name: without the "(distinctive feature)" suffix or running number."""
+    stem = name.split(" (", 1)[0]
+    head, _, tail = stem.rpartition(" ")
+    return head if head and tail.isdigit() else stem
+
+
+def name_violations(statistics: pd.DataFrame, names: pd.Series, rules: pd.DataFrame) -> pd.DataFrame:
+    """Every condition of a segment's naming rule that its profile does not meet (empty when every name is
+    true of its members). Segments whose name is no rule's (noise, rule-based segments) are not checked."""
+    rules = validate_rules(rules)
+    named = pd.DataFrame({"segment_id": names.index, "segment_name": names.map(base_name).to_numpy()})
+    conditions = named.merge(rules[rules["feature"].notna()], on="segment_name")
+    checked = conditions.merge(
+        statistics[["segment_id", "feature", "segment_mean", "standardized_mean_difference"]],
+        on=["segment_id", "feature"], how="left")
+    observed = np.where(checked["statistic"] == "mean", checked["segment_mean"],
+                        checked["standardized_mean_difference"]).astype(float)
+    threshold = checked["threshold"].to_numpy(dtype=float)
+    holds = np.select(
+        [checked["operator"] == ">=", checked["operator"] == ">", checked["operator"] == "<=",
+         checked["operator"] == "<"],
+        [observed >= threshold, observed > threshold, observed <= threshold, observed < threshold],
+        default=False,
+    )
+    return checked.assign(observed=observed)[~holds].reset_index(drop=True)

@@ -15,7 +15,7 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from segmentation.config import ALGORITHMS, ClusteringConfig
-from segmentation.evaluation import evaluate
+from segmentation.evaluation import RULE_BASED, evaluate
 from segmentation.features import (
     CATALOGUE,
     FeatureError,
@@ -28,8 +28,9 @@ from segmentation.profiles import centroids, feature_importance, segment_statist
 from segmentation.stored import EVALUATION_SOURCE, load_model, sample_fingerprint
 
 TRUTH_SOURCE = "synthetic_truth.patient_archetypes"
+RULE_SEGMENTS_SOURCE = "marts.patient_rule_segments"
 SEGMENT_COLUMNS: tuple[str, ...] = (
-    "subject_id", "segment_id", "segment_name", "selected_algorithm",
+    "subject_id", "segment_id", "segment_name", "segmentation_method", "selected_algorithm",
     *(f"{algorithm}_label" for algorithm in ALGORITHMS),
 )
 
@@ -90,11 +91,13 @@ def evaluate_candidates(features: pd.DataFrame, config: ClusteringConfig,
     population = prepare(features, config)
     with threadpool_limits(limits=config.threads):
         return evaluate(population.sample_values, truth_codes(population, truth), config,
-                        population.fingerprint)
+                        population.fingerprint, len(population.frame))
 
 
-def chosen_models(evaluation: pd.DataFrame, config: ClusteringConfig) -> tuple[dict[str, object], str]:
-    """Each configured algorithm's stored model and the selected algorithm (cluster_evaluation)."""
+def chosen_models(evaluation: pd.DataFrame,
+                  config: ClusteringConfig) -> tuple[dict[str, object], str | None]:
+    """Each configured algorithm's stored model and the selected algorithm (cluster_evaluation); None when no
+    clustering qualified."""
     needed = {"algorithm", "fitted_model", "is_algorithm_choice", "is_selected"}
     missing = sorted(needed - set(evaluation.columns))
     if missing:
@@ -107,15 +110,32 @@ def chosen_models(evaluation: pd.DataFrame, config: ClusteringConfig) -> tuple[d
             f"{', '.join(absent) or 'none'}. Rebuild it with the same clustering_* vars"
         )
     selected = evaluation.loc[evaluation["is_selected"].astype(bool), "algorithm"]
-    if len(selected) != 1 or selected.iloc[0] not in config.algorithms:
-        raise FeatureError(f"{EVALUATION_SOURCE} must flag one selected row, of a configured algorithm")
+    if len(selected) > 1 or (len(selected) == 1 and selected.iloc[0] not in config.algorithms):
+        raise FeatureError(f"{EVALUATION_SOURCE} must flag at most one selected row, of a configured "
+                           "algorithm")
     models = dict(zip(choices["algorithm"], choices["fitted_model"], strict=True))
-    return models, str(selected.iloc[0])
+    return models, (str(selected.iloc[0]) if len(selected) else None)
+
+
+def rule_segment_ids(frame: pd.DataFrame, rule_segments: pd.DataFrame) -> tuple[np.ndarray, pd.Series]:
+    """Each patient's rule-based segment (id = its priority) in frame order, and the names by id."""
+    missing = [column for column in ("subject_id", "segment_priority", "segment_name")
+               if column not in rule_segments.columns]
+    if missing:
+        raise FeatureError(f"{RULE_SEGMENTS_SOURCE} lacks column(s) {', '.join(missing)}")
+    by_patient = rule_segments.drop_duplicates("subject_id").set_index("subject_id")
+    priorities = by_patient["segment_priority"].reindex(frame["subject_id"])
+    if priorities.isna().any() or len(by_patient) != len(rule_segments):
+        raise FeatureError(f"{RULE_SEGMENTS_SOURCE} must hold exactly one row per patient of "
+                           "marts.patient_features: rebuild it")
+    names = by_patient.drop_duplicates("segment_priority").set_index("segment_priority")["segment_name"]
+    return priorities.to_numpy(dtype=np.int64), names
 
 
 def segment_patients(features: pd.DataFrame, evaluation: pd.DataFrame, naming_rules: pd.DataFrame,
-                     config: ClusteringConfig) -> pd.DataFrame:
-    """patient_segments: every patient once, with the selected segment and each algorithm's label."""
+                     rule_segments: pd.DataFrame, config: ClusteringConfig) -> pd.DataFrame:
+    """patient_segments: every patient once, with the segment of record (the selected clustering's, or the
+    rule-based one when no clustering qualified) and each algorithm's label."""
     population = prepare(features, config)
     models, selected = chosen_models(evaluation, config)
     fingerprint = population.fingerprint
@@ -126,13 +146,17 @@ def segment_patients(features: pd.DataFrame, evaluation: pd.DataFrame, naming_ru
                 population.matrix.standardized, config.chunk_size)
             for algorithm in config.algorithms
         }
-    segment_ids = labels[f"{selected}_label"]
-    statistics = segment_statistics(population.frame, segment_ids, config.chunk_size)
-    names = name_segments(statistics, naming_rules, config.noise_segment_name)
+    if selected is None:
+        segment_ids, names = rule_segment_ids(population.frame, rule_segments)
+    else:
+        segment_ids = labels[f"{selected}_label"]
+        statistics = segment_statistics(population.frame, segment_ids, config.chunk_size)
+        names = name_segments(statistics, naming_rules, config.noise_segment_name)
     frame = pd.DataFrame({
         "subject_id": population.frame["subject_id"].to_numpy(),
         "segment_id": segment_ids,
         "segment_name": names.reindex(segment_ids).to_numpy(),
+        "segmentation_method": RULE_BASED if selected is None else selected,
         "selected_algorithm": selected,
     })
     for algorithm in ALGORITHMS:

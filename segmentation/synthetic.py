@@ -126,3 +126,11 @@ def make_feature_frame(n_patients: int, seed: int,
     names = np.array([archetype.name for archetype in archetypes])
     truth = pd.DataFrame({"subject_id": features["subject_id"], "archetype": names[group]})
     return features, truth
+
+
+def stand_in_rule_segments(features: pd.DataFrame) -> pd.DataFrame:
+    """A stand-in for marts.patient_rule_segments on a synthetic frame: admitted patients or not."""
+    admitted = features["n_admissions"].to_numpy() > 0
+    return pd.DataFrame({"subject_id": features["subject_id"].to_numpy(),
+                         "segment_priority": np.where(admitted, 5, 7),
+                         "segment_name": np.where(admitted, "Chronic conditions", "No hospital use")})

@@ -20,11 +20,11 @@ from generator.load_csv import find_source
 from generator.schema import RAW_TABLES, TRUTH_SCHEMA, RawTable
 
 FIXTURE_ROWS = {
-    "mimiciv_hosp.patients": 26,
-    "mimiciv_hosp.admissions": 46,
-    "mimiciv_hosp.diagnoses_icd": 195,
+    "mimiciv_hosp.patients": 28,
+    "mimiciv_hosp.admissions": 50,
+    "mimiciv_hosp.diagnoses_icd": 208,
     "mimiciv_hosp.d_icd_diagnoses": 105,
-    "mimiciv_icu.icustays": 6,
+    "mimiciv_icu.icustays": 7,
 }
 TABLES = {table.qualified_name: table for table in RAW_TABLES}
 

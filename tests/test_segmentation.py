@@ -19,7 +19,7 @@ from segmentation.bench import run_benchmark
 from segmentation.config import ALGORITHMS, ClusteringConfig, ConfigError
 from segmentation.evaluation import EVALUATION_COLUMNS, sample_distances, silhouettes
 from segmentation.features import CATALOGUE, FeatureError, build_feature_matrix, validate_patient_frame
-from segmentation.naming import NamingRuleError, name_segments
+from segmentation.naming import NamingRuleError, base_name, name_segments, name_violations
 from segmentation.pipeline import (
     SEGMENT_COLUMNS,
     evaluate_candidates,
@@ -30,7 +30,7 @@ from segmentation.pipeline import (
 )
 from segmentation.profiles import segment_statistics
 from segmentation.stored import dump_model, load_model
-from segmentation.synthetic import make_feature_frame
+from segmentation.synthetic import make_feature_frame, stand_in_rule_segments
 
 Frames = tuple[pd.DataFrame, pd.DataFrame]
 RULES = pd.read_csv(REPO_ROOT / "seeds" / "segment_naming_rules.csv")
@@ -43,7 +43,7 @@ FAST = ClusteringConfig(algorithms=ALGORITHMS, k_min=2, k_max=7, sample_size=800
 def run_stage(features: pd.DataFrame, config: ClusteringConfig,
               truth: pd.DataFrame | None = None) -> Frames:
     evaluation = evaluate_candidates(features, config, truth)
-    return evaluation, segment_patients(features, evaluation, RULES, config)
+    return evaluation, segment_patients(features, evaluation, RULES, stand_in_rule_segments(features), config)
 
 
 @pytest.fixture(scope="module")
@@ -192,8 +192,29 @@ def test_segment_names_are_unique_and_follow_the_profiles(staged: Frames) -> Non
     pairs = segments[["segment_id", "segment_name"]].drop_duplicates()
     assert pairs["segment_id"].is_unique and pairs["segment_name"].is_unique
     merged = segments.groupby("segment_name")["segment_id"].first()
-    assert "Acute ICU-intensive" in merged.index
+    assert "ICU-intensive" in merged.index
     assert "Low utilization" in merged.index
+
+
+def test_every_segment_name_is_true_of_its_members(staged: Frames, population: Frames) -> None:
+    _, segments = staged
+    statistics = segment_statistics(validate_patient_frame(population[0], ["subject_id"]),
+                                     segments.sort_values("subject_id")["segment_id"].to_numpy(), 10_000)
+    names = segments.drop_duplicates("segment_id").set_index("segment_id")["segment_name"]
+    assert name_violations(statistics, names, RULES).empty
+
+
+def test_a_name_its_members_contradict_is_reported() -> None:
+    statistics = pd.DataFrame({
+        "segment_id": [0, 0, 0, 0, 0],
+        "feature": ["has_chronic_condition", "n_admissions", "n_icu_stays", "n_readmissions_30d",
+                    "died_within_1y"],
+        "segment_mean": [0.9, 1.2, 0.05, 0.0, 0.4],
+        "standardized_mean_difference": [0.5, 0.1, -0.2, -0.3, 1.5],
+    })
+    violations = name_violations(statistics, pd.Series({0: "Chronic stable (higher age)"}), RULES)
+    assert violations[["feature", "observed"]].to_numpy().tolist() == [["died_within_1y", 0.4]]
+    assert base_name("Chronic stable 2") == base_name("Chronic stable (higher age)") == "Chronic stable"
 
 
 def test_unassigned_algorithms_leave_their_label_column_null(population: Frames
@@ -224,7 +245,7 @@ def test_feature_importance_ranks_standardized_differences(staged: Frames,
     features = population[0]
     _, segments = staged
     importance = segment_feature_importance(features, segments, FAST)
-    icu = segments.loc[segments["segment_name"] == "Acute ICU-intensive", "segment_id"].iloc[0]
+    icu = segments.loc[segments["segment_name"] == "ICU-intensive", "segment_id"].iloc[0]
     top = importance[(importance["segment_id"] == icu) & (importance["importance_rank"] <= 3)]
     assert {"total_icu_days", "n_icu_stays"} & set(top["feature"])
     ranked = importance[importance["segment_id"] == icu].sort_values("importance_rank")
@@ -260,8 +281,10 @@ def test_a_single_patient_forms_one_segment(population: Frames) -> None:
     assert (evaluation["n_clusters"] == 1).all()
     assert evaluation["note"].str.contains("1 patient").all()
     assert evaluation["silhouette"].isna().all()
-    assert segments[["segment_id", "kmeans_label", "dbscan_label"]].iloc[0].tolist() == [0, 0, 0]
-    assert segments["segment_name"].iloc[0]
+    assert segments[["kmeans_label", "dbscan_label"]].iloc[0].tolist() == [0, 0]
+    # One patient is no population to cluster: the rule-based segment is the segment of record.
+    assert segments["segmentation_method"].iloc[0] == "rule_based"
+    assert segments["segment_name"].iloc[0] == stand_in_rule_segments(features)["segment_name"].iloc[0]
 
 
 def test_no_patients_give_empty_segments_and_explained_rows(population: Frames
@@ -274,14 +297,14 @@ def test_no_patients_give_empty_segments_and_explained_rows(population: Frames
 
 
 def test_a_constant_feature_adds_no_distance(population: Frames) -> None:
-    features = population[0].assign(died_within_1y=False, died_in_hospital=False)
-    matrix = build_feature_matrix(validate_patient_frame(features, ["died_within_1y"]), FAST.features)
-    column = matrix.standardized[:, FAST.features.index("died_within_1y")]
+    features = population[0].assign(has_behavioral_health=False)
+    matrix = build_feature_matrix(validate_patient_frame(features, ["has_behavioral_health"]), FAST.features)
+    column = matrix.standardized[:, FAST.features.index("has_behavioral_health")]
     assert (column == 0).all()
     evaluation, segments = run_stage(features, FAST)
     assert evaluation["is_selected"].sum() == 1
     importance = segment_feature_importance(features, segments, FAST)
-    constant = importance[importance["feature"] == "died_within_1y"]
+    constant = importance[importance["feature"] == "has_behavioral_health"]
     assert constant["standardized_mean_difference"].isna().all()
     assert constant["direction"].isna().all()
 
@@ -291,16 +314,19 @@ def test_dbscan_finding_only_noise(population: Frames,
     # A radius smaller than any distance between distinct patients leaves DBSCAN without a core point.
     monkeypatch.setattr(algorithms, "knee_eps", lambda distances: 1e-12)
     features = population[0].drop_duplicates(subset=list(FAST.features)).head(400)
-    evaluation, segments = run_stage(features, replace(FAST, algorithms=("kmeans", "dbscan")))
+    config = replace(FAST, algorithms=("kmeans", "dbscan"), min_population=100)
+    evaluation, segments = run_stage(features, config)
     dbscan = evaluation[evaluation["algorithm"] == "dbscan"].iloc[0]
     assert dbscan["n_clusters"] == 0 and dbscan["noise_share"] == 1.0
     assert pd.isna(dbscan["silhouette"]) and not dbscan["is_eligible"]
     assert (segments["dbscan_label"] == NOISE).all()
     assert (segments["selected_algorithm"] == "kmeans").all()
 
-    _, only_dbscan = run_stage(features, replace(FAST, algorithms=("dbscan",)))
-    assert (only_dbscan["segment_id"] == NOISE).all()
-    assert (only_dbscan["segment_name"] == FAST.noise_segment_name).all()
+    # An all-noise DBSCAN is no segmentation: the rule-based segments stand in, and say so.
+    _, only_dbscan = run_stage(features, replace(FAST, algorithms=("dbscan",), min_population=100))
+    assert (only_dbscan["dbscan_label"] == NOISE).all()
+    assert (only_dbscan["segmentation_method"] == "rule_based").all()
+    assert set(only_dbscan["segment_name"]) <= {"Chronic conditions", "No hospital use"}
 
 
 def test_knee_of_the_k_distance_curve() -> None:
@@ -359,20 +385,51 @@ def test_evaluation_from_other_settings_is_refused(staged: Frames,
                                                    population: Frames) -> None:
     evaluation, _ = staged
     with pytest.raises(FeatureError, match="missing: kmeans"):
-        segment_patients(population[0], evaluation[evaluation["algorithm"] != "kmeans"], RULES, FAST)
+        segment_patients(population[0], evaluation[evaluation["algorithm"] != "kmeans"], RULES,
+                         stand_in_rule_segments(population[0]), FAST)
 
 
 def test_models_fitted_on_other_patients_or_features_are_refused(staged: Frames,
                                                                  population: Frames) -> None:
     evaluation, _ = staged
+    rules = stand_in_rule_segments(population[0])
     with pytest.raises(FeatureError, match="fitted on other features or other patients"):
-        segment_patients(population[0].iloc[1:], evaluation, RULES, FAST)
+        segment_patients(population[0].iloc[1:], evaluation, RULES, rules, FAST)
     other_features = replace(FAST, features=FAST.features[:-1])
     with pytest.raises(FeatureError, match="fitted on other features or other patients"):
-        segment_patients(population[0], evaluation, RULES, other_features)
+        segment_patients(population[0], evaluation, RULES, rules, other_features)
     without_models = evaluation.assign(fitted_model=None)
     with pytest.raises(FeatureError, match="no fitted_model"):
-        segment_patients(population[0], without_models, RULES, FAST)
+        segment_patients(population[0], without_models, RULES, rules, FAST)
+
+
+# --- when no clustering qualifies -----------------------------------------------------------------------
+
+def test_no_qualifying_candidate_falls_back_to_the_rule_based_segments(population: Frames) -> None:
+    features = population[0]
+    evaluation, segments = run_stage(features, replace(FAST, algorithms=("kmeans",), min_silhouette=0.99))
+    assert not evaluation["is_selected"].any() and not evaluation["is_eligible"].any()
+    assert set(evaluation["segmentation_method"]) == {"rule_based"}
+    reason = evaluation["segmentation_reason"].iloc[0]
+    assert reason.startswith("none of the 6 candidate clusterings qualified") and "silhouette below" in reason
+    expected = stand_in_rule_segments(features).set_index("subject_id")["segment_name"]
+    got = segments.set_index("subject_id")["segment_name"]
+    assert (got == expected.reindex(got.index)).all()
+    assert segments["selected_algorithm"].isna().all() and segments["kmeans_label"].notna().all()
+
+
+def test_a_population_below_the_minimum_is_not_clustered(population: Frames) -> None:
+    config = replace(FAST, algorithms=("kmeans",), min_population=5000)
+    evaluation, segments = run_stage(population[0], config)
+    assert evaluation["is_eligible"].any() and not evaluation["is_selected"].any()
+    assert "population of 2000 patients is below clustering_min_population (5000)" in (
+        evaluation["segmentation_reason"].iloc[0])
+    assert (segments["segmentation_method"] == "rule_based").all()
+
+
+def test_outcomes_are_refused_as_clustering_features() -> None:
+    with pytest.raises(ConfigError, match="'died_within_1y' is an outcome"):
+        ClusteringConfig.from_mapping({"features": ["n_admissions", "died_within_1y"]})
 
 
 # --- configuration --------------------------------------------------------------------------------------

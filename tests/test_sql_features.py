@@ -60,6 +60,8 @@ FIXTURE_EXPECTED = pd.DataFrame.from_records(
         (24, 5, 4, 4.4792, 35.5521, 6, 5, 5, 3, 3, 4, 1, 3.6875, False, False, 81),
         (25, 1, 1, 4.6667, 7.1181, 4, 4, 4, 0, 0, 0, 0, 0.0, False, False, 85),
         (26, 0, 0, 0.0, 0.0, 0, None, None, 0, 0, 0, 0, 0.0, False, False, 72),
+        (27, 1, 1, 4.5000, 8.4167, 4, 6, 6, 0, 0, 0, 1, 8.6875, True, True, 80),
+        (28, 3, 2, 3.5833, 9.2778, 6, 2, 2, 1, 1, 1, 0, 0.0, False, False, 58),
     ],
     columns=[
         "patient", "n_admissions", "n_ed_visits", "avg_ed_hours", "total_los_days", "n_unique_icd_codes",
@@ -171,10 +173,11 @@ def test_patients_without_admissions_are_kept_with_empty_utilization(mimic_fixtu
     assert features.age_at_last_admission.tolist() == [45, 72]
 
 
-def test_follow_up_ends_at_death_or_at_the_mapped_study_end(mimic_fixture_warehouse: Path) -> None:
+def test_follow_up_ends_at_death_or_at_the_mapped_data_end(mimic_fixture_warehouse: Path) -> None:
     days = fixture_features(mimic_fixture_warehouse).days_since_last_admission
-    # No dod: December 31 of anchor_year + (2022 - first year of the group); patient 01: 2130 + 14.
-    assert days[1] == (date(2144, 12, 31) - date(2138, 6, 25)).days
+    # The fixture holds '2020 - 2022' patients, so its data end is 2022. No dod: December 31 of anchor_year +
+    # (2022 - middle year of the group); patient 01: 2130 + (2022 - 2009).
+    assert days[1] == (date(2143, 12, 31) - date(2138, 6, 25)).days
     # Out-of-hospital deaths 159 and 407 days after the last discharge.
     assert (days[5], days[6]) == (159, 407)
 

@@ -1,19 +1,15 @@
-{#- Ad-hoc outreach list: patients without a recorded death, of the high and complex risk tiers whose last hospital discharge lies
-    more than N days (default 180, --vars '{analysis_followup_gap_days: N}') before the end of their own
-    follow-up, i.e. no hospital contact recently, highest risk first. Days are counted within each patient's own
-    shifted calendar (MIMIC-IV has no common "today"). Patient-level: restricted. -#}
-{%- set gap_days = var('analysis_followup_gap_days', 180) -%}
-
+{#- Outreach list: living patients of the high and complex risk tiers, active recently but without hospital
+    contact lately. Active recently: their last discharge lies within var outreach_active_window_days of the
+    end of their own follow-up (patients last seen years ago are no longer this hospital's to manage); without
+    contact lately: more than var outreach_min_days_since_discharge days ago. Days are counted within each
+    patient's own shifted calendar (MIMIC-IV has no common "today"; see int_patient_timeline for the data end
+    and its one-year uncertainty). Highest risk first. Patient-level: restricted. -#}
 with patients as (
     select * from {{ ref('patient_population') }}
 ),
 
 risk_tiers as (
     select risk_tier, tier_rank from {{ ref('risk_tiers') }}
-),
-
-deaths as (
-    select subject_id, dod from {{ ref('int_patient_mortality') }}
 )
 
 select
@@ -28,9 +24,8 @@ select
 from patients
 inner join risk_tiers
     on patients.risk_tier = risk_tiers.risk_tier
-inner join deaths
-    on patients.subject_id = deaths.subject_id
 where risk_tiers.tier_rank >= 3
-    and deaths.dod is null
-    and patients.days_since_last_admission > {{ gap_days }}
+    and patients.vital_status = 'living'
+    and patients.days_since_last_admission > {{ var('outreach_min_days_since_discharge') }}
+    and patients.days_since_last_admission <= {{ var('outreach_active_window_days') }}
 order by patients.risk_score desc, patients.subject_id

@@ -54,7 +54,7 @@
     non-negative weight and a positive cap. -#}
 {% macro risk_checked_complexity_items(items, var_name='risk_clinical_complexity_items') -%}
     {%- set countable = ['charlson_comorbidity_points', 'n_chronic_conditions', 'n_chronic_families',
-                         'n_admissions', 'n_icu_stays', 'n_readmissions_30d'] -%}
+                         'n_admissions', 'n_emergency_admissions_12m', 'n_icu_stays', 'n_readmissions_30d'] -%}
     {%- if items is not mapping or items | length == 0 -%}
         {{ risk_fail(var_name, "expected a non-empty mapping of item: {weight, cap}, got " ~ items) }}
     {%- endif -%}
@@ -82,4 +82,16 @@
         {{ risk_fail(var_name, "floor must be below ceiling, got " ~ scale) }}
     {%- endif -%}
     {{ return(scale) }}
+{%- endmacro %}
+
+
+{#- The risk tier of a score by var risk_tier_cutoffs; a score equal to a cut-off belongs to the higher tier. -#}
+{% macro risk_tier_of(score) -%}
+{%- set cutoffs = risk_checked_tier_cutoffs(var('risk_tier_cutoffs')) -%}
+case
+        when {{ score }} >= {{ cutoffs.complex }} then 'complex'
+        when {{ score }} >= {{ cutoffs.high }} then 'high'
+        when {{ score }} >= {{ cutoffs.medium }} then 'medium'
+        else 'low'
+    end
 {%- endmacro %}

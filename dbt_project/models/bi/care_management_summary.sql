@@ -1,16 +1,14 @@
-{#- One row per risk tier for care-management planning: how many patients, how risky, what their care is
-    estimated to cost and what the tier's care model recommends. Tier sizes come suppressed from
-    segment_tier_matrix and the rates from population_kpis (dimension 'risk_tier'). -#}
+{#- One row per risk tier for care-management planning: how many living patients, how risky, what their care is
+    estimated to cost and what the tier's care model recommends. Patients with a recorded death are left out of
+    sizes, costs and interventions (they are never offered care); the utilization and outcome rates come from
+    population_kpis (dimension 'risk_tier') and describe all patients of the tier, living and deceased, as
+    outcome measures must. -#}
 {%- set top_list_length = bi_number_var('bi_top_list_length', minimum=1, whole=true) -%}
 {%- set min_cell_size = bi_min_cell_size() -%}
 
 with patients as (
     select * from {{ ref('patient_population') }}
-),
-
-tier_sizes as (
-    select risk_tier, n_patients, share_of_population, is_suppressed from {{ ref('segment_tier_matrix') }}
-    where row_type = 'tier_total'
+    where vital_status = 'living'
 ),
 
 tier_kpis as (
@@ -24,6 +22,35 @@ risk_tiers as (
 
 care_interventions as (
     select risk_tier, condition_family, condition, priority, intervention from {{ ref('care_interventions') }}
+),
+
+tier_counts as (
+    select risk_tiers.risk_tier, count(patients.subject_id) as n_patients
+    from risk_tiers
+    left join patients
+        on risk_tiers.risk_tier = patients.risk_tier
+    group by risk_tiers.risk_tier
+),
+
+tier_counts_ranked as (
+    select
+        *,
+        sum(n_patients) over () as n_living,
+        count(*) filter (where n_patients < {{ min_cell_size }}) over () as n_small_tiers,
+        row_number() over (order by n_patients, risk_tier) as size_rank
+    from tier_counts
+),
+
+-- A single hidden tier could be recovered from the living total, so the next smallest tier is hidden with it.
+tier_sizes as (
+    select
+        risk_tier,
+        n_patients < {{ min_cell_size }} or (n_small_tiers = 1 and size_rank = 2) as is_suppressed,
+        case when not (n_patients < {{ min_cell_size }} or (n_small_tiers = 1 and size_rank = 2))
+            then n_patients end as n_patients,
+        case when not (n_patients < {{ min_cell_size }} or (n_small_tiers = 1 and size_rank = 2))
+            then n_patients / nullif(n_living, 0) end as share_of_population
+    from tier_counts_ranked
 ),
 
 tier_statistics as (

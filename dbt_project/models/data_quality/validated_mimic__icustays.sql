@@ -6,8 +6,10 @@ raw_admission_ids as (
     select distinct hadm_id from {{ ref('base_mimic__admissions') }}
 ),
 
+-- An in-hospital death is often recorded with the discharge at the start of the day of death and the death
+-- hours later; the ICU stay then runs to the death. The admission ends at the later of the two.
 valid_admissions as (
-    select hadm_id, subject_id, admittime, dischtime
+    select hadm_id, subject_id, admittime, greatest(dischtime, coalesce(deathtime, dischtime)) as admission_endtime
     from {{ ref('validated_mimic__admissions') }}
     where reject_reason is null
 ),
@@ -53,7 +55,7 @@ reasons_per_row as (
             case when ranked_icu_stays.intime
                     < valid_admissions.admittime - {{ var('icu_stay_admission_tolerance_hours') }} * interval 1 hour
                     or ranked_icu_stays.outtime
-                    > valid_admissions.dischtime + {{ var('icu_stay_admission_tolerance_hours') }} * interval 1 hour
+                    > valid_admissions.admission_endtime + {{ var('icu_stay_admission_tolerance_hours') }} * interval 1 hour
                 then 'icu_stay_outside_admission' end
         ], lambda reason: reason is not null) as reject_reasons
     from ranked_icu_stays

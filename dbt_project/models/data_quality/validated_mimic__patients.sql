@@ -33,7 +33,7 @@ reasons_per_row as (
             case when key_rank > 1 then 'duplicate_key' end,
             case when anchor_age not between {{ var('anchor_age_min') }} and {{ var('anchor_age_max') }}
                 then 'impossible_anchor_age' end,
-            -- int_patient_timeline reads the real study years from this text.
+            -- int_data_end and int_patient_timeline read the real years from this text.
             case when not regexp_full_match(anchor_year_group, '\d{4} - \d{4}') then 'invalid_anchor_year_group' end
         ], lambda reason: reason is not null) as reject_reasons
     from ranked_patients

@@ -16,6 +16,9 @@ select
     patients.dod,
     patient_admissions.last_dischtime,
     coalesce(patient_admissions.died_in_hospital, false) as died_in_hospital,
+    -- MIMIC-IV records deaths up to a year after the last discharge; a patient without one is taken as living at
+    -- the end of their follow-up. The deceased are kept for outcome analysis, never offered care management.
+    patients.dod is not null or coalesce(patient_admissions.died_in_hospital, false) as is_deceased,
     -- A death dated before the discharge date (an in-hospital death) is within the year as well.
     coalesce(
         date_diff('day', patient_admissions.last_dischtime::date, patients.dod) <= 365,

@@ -1,5 +1,14 @@
+{#- Each patient's own follow-up window. Dates are shifted per patient, so the data's real end year is moved
+    into the patient's calendar through their anchor: anchor_year stands for some real year inside the 3-year
+    window of anchor_year_group, unknown which. The middle year is the unbiased guess (the error is at most
+    one year either way); the window's first or last year would move every patient's end a year too late or
+    too early. The end is never put before the patient's own last discharge. -#}
 with patients as (
     select subject_id, anchor_year, anchor_year_group, dod from {{ ref('stg_mimic__patients') }}
+),
+
+data_end as (
+    select data_end_real_year from {{ ref('int_data_end') }}
 ),
 
 patient_admissions as (
@@ -13,39 +22,54 @@ patient_admissions as (
     group by subject_id
 ),
 
-patient_study_ends as (
+patient_anchor_windows as (
     select
-        subject_id,
-        dod,
-        -- The study's last real year, moved into the patient's shifted calendar from the first year of their
-        -- anchor_year_group: the latest end consistent with the anchor, so never before one of their admissions.
-        make_date(
-            anchor_year + ({{ var('study_end_real_year') }} - left(anchor_year_group, 4)::integer), 12, 31
-        ) as study_end_date
+        patients.subject_id,
+        patients.dod,
+        patients.anchor_year + data_end.data_end_real_year - left(patients.anchor_year_group, 4)::integer
+            as years_to_end_from_window_start
     from patients
+    cross join data_end
+),
+
+patient_data_ends as (
+    select
+        patient_anchor_windows.subject_id,
+        patient_anchor_windows.dod,
+        patient_admissions.n_admissions,
+        patient_admissions.first_admittime,
+        patient_admissions.last_admittime,
+        patient_admissions.last_dischtime,
+        make_date(years_to_end_from_window_start - 2, 12, 31) as data_end_date_earliest,
+        make_date(years_to_end_from_window_start - 1, 12, 31) as data_end_date_estimate,
+        make_date(years_to_end_from_window_start, 12, 31) as data_end_date_latest
+    from patient_anchor_windows
+    left join patient_admissions
+        on patient_anchor_windows.subject_id = patient_admissions.subject_id
+),
+
+patient_follow_up as (
+    select
+        *,
+        -- greatest() and least() skip NULLs: no admission keeps the estimate, no dod keeps the data end.
+        greatest(data_end_date_estimate, last_dischtime::date) as data_end_date,
+        least(dod, greatest(data_end_date_estimate, last_dischtime::date)) as followup_end_date
+    from patient_data_ends
 )
 
 select
-    patient_study_ends.subject_id,
-    coalesce(patient_admissions.n_admissions, 0)::integer as n_admissions,
-    patient_admissions.first_admittime,
-    patient_admissions.last_admittime,
-    patient_admissions.last_dischtime,
-    patient_study_ends.study_end_date,
-    -- least() skips NULLs: without a known death the follow-up runs to the study end.
-    least(patient_study_ends.dod, patient_study_ends.study_end_date) as followup_end_date,
+    subject_id,
+    coalesce(n_admissions, 0)::integer as n_admissions,
+    first_admittime,
+    last_admittime,
+    last_dischtime,
+    greatest(data_end_date_earliest, last_dischtime::date) as data_end_date_earliest,
+    data_end_date,
+    greatest(data_end_date_latest, last_dischtime::date) as data_end_date_latest,
+    followup_end_date,
     -- A death recorded hours before the discharge timestamp would give a negative gap, hence the floor at 0.
     case
-        when patient_admissions.last_dischtime is not null
-            then greatest(
-                date_diff(
-                    'day',
-                    patient_admissions.last_dischtime::date,
-                    least(patient_study_ends.dod, patient_study_ends.study_end_date)
-                ),
-                0
-            )
+        when last_dischtime is not null
+            then greatest(date_diff('day', last_dischtime::date, followup_end_date), 0)
     end::integer as days_since_last_admission
-from patient_study_ends
-left join patient_admissions
-    on patient_study_ends.subject_id = patient_admissions.subject_id
+from patient_follow_up

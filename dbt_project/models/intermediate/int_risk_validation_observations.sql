@@ -1,115 +1,142 @@
-{#- The generator writes each synthetic patient's latent risk to synthetic_truth.patient_archetypes (see
-    generator/schema.py); a real MIMIC-IV warehouse has no such table, and then no latent-risk rows are made. -#}
--- depends_on: {{ ref('int_patient_risk_components') }}
--- depends_on: {{ ref('int_patient_risk_inputs') }}
-{%- set truth = adapter.get_relation(database=target.database, schema='synthetic_truth',
-                                     identifier='patient_archetypes') if execute else none %}
-
-with admissions as (
-    select subject_id, hadm_id, admittime, is_last_admission from {{ ref('int_admissions_enriched') }}
+{#- Prospective validation of the risk score. The index is every discharge a patient survived: the end of each
+    hospital episode (int_admission_readmissions: overlapping or same-day admissions are one stay) not ended by
+    death. Everything that scores it is known at that discharge: the risk components as of the episode's last
+    admission (int_admission_risk_components), the Charlson index as of then, and the LACE index (van Walraven
+    et al., CMAJ 2010;182:551; points in seed lace_points) of the episode: length of stay, acute admission,
+    Charlson comorbidity points without age, and emergency department visits in the 6 months before the
+    admission. MIMIC-IV's admissions table only knows ED visits that led to an admission, so E counts those.
+    Outcomes, after the discharge only: a new episode within 30 days, and death within 365 days. The 30-day
+    window must fit inside the patient's data (int_patient_timeline.data_end_date) unless the readmission was
+    seen; otherwise readmitted_30d is NULL (censored). Deaths are recorded up to a year after the last discharge,
+    so the year after any discharge is observed. -#}
+with admissions as not materialized (
+    select subject_id, hadm_id, admittime, has_ed_visit, is_emergency from {{ ref('int_admissions_enriched') }}
 ),
 
-admission_readmissions as (
-    select subject_id, hadm_id, episode_seq, is_episode_start, readmitted_30d
+admission_episodes as (
+    select
+        subject_id, hadm_id, admittime, episode_seq, episode_admittime, episode_dischtime, is_index_episode,
+        readmitted_30d
     from {{ ref('int_admission_readmissions') }}
+),
+
+admission_components as (
+    select * from {{ ref('int_admission_risk_components') }}
+),
+
+admission_inputs as (
+    select hadm_id, charlson_comorbidity_points, charlson_index from {{ ref('int_admission_risk_inputs') }}
+),
+
+timelines as (
+    select subject_id, data_end_date from {{ ref('int_patient_timeline') }}
 ),
 
 patients as (
     select subject_id, dod from {{ ref('stg_mimic__patients') }}
 ),
 
-history_inputs as (
-    select subject_id, charlson_index from {{ ref('int_patient_risk_inputs_before_last_admission') }}
+lace_points as (
+    select component, lower_bound, upper_bound, points from {{ ref('lace_points') }}
 ),
 
-history_scores as (
-    select subject_id, risk_score from {{ ref('int_patient_risk_components_before_last_admission') }}
-),
-
-last_admissions as (
-    select subject_id, hadm_id, admittime
-    from admissions
-    where is_last_admission
-),
-
-admission_counts as (
-    select subject_id, count(*) as n_admissions
-    from admissions
-    group by subject_id
-),
-
--- The episode before the last admission's episode, when the last admission starts an episode of its own; an
--- admission continuing an episode (a transfer) is no readmission. Episodes are the project's readmission unit
--- (int_admission_readmissions): the flag says the next episode began within 30 days of this one's discharge.
-previous_episodes as (
-    select distinct
-        last_admissions.subject_id,
-        previous_episode.readmitted_30d
-    from last_admissions
-    inner join admission_readmissions as last_episode
-        on last_admissions.hadm_id = last_episode.hadm_id
-    inner join admission_readmissions as previous_episode
-        on last_episode.subject_id = previous_episode.subject_id
-        and previous_episode.episode_seq = last_episode.episode_seq - 1
-    where last_episode.is_episode_start
-),
-
-last_admission_outcomes as (
+-- The episode's last admission carries the inputs known at the episode's discharge; its first says how the
+-- patient came in.
+index_episodes as (
     select
-        last_admissions.subject_id,
-        admission_counts.n_admissions,
-        coalesce(previous_episodes.readmitted_30d, false) as is_readmission_30d,
-        coalesce(patients.dod <= last_admissions.admittime::date + interval 365 day, false) as died_within_1y,
-        history_scores.risk_score,
-        history_inputs.charlson_index
-    from last_admissions
-    inner join admission_counts
-        on last_admissions.subject_id = admission_counts.subject_id
-    inner join patients
-        on last_admissions.subject_id = patients.subject_id
-    inner join history_scores
-        on last_admissions.subject_id = history_scores.subject_id
-    inner join history_inputs
-        on last_admissions.subject_id = history_inputs.subject_id
-    left join previous_episodes
-        on last_admissions.subject_id = previous_episodes.subject_id
+        subject_id,
+        episode_seq,
+        min(episode_admittime) as episode_admittime,
+        min(episode_dischtime) as episode_dischtime,
+        bool_or(readmitted_30d) as readmitted_30d,
+        arg_max(hadm_id, (admittime, hadm_id)) as index_hadm_id,
+        arg_min(hadm_id, (admittime, hadm_id)) as first_hadm_id
+    from admission_episodes
+    where is_index_episode
+    group by subject_id, episode_seq
+),
+
+prior_ed_visits as (
+    select index_episodes.subject_id, index_episodes.episode_seq, count(*) as n_ed_visits_6m
+    from index_episodes
+    inner join admissions
+        on index_episodes.subject_id = admissions.subject_id
+        and admissions.has_ed_visit
+        and admissions.admittime < index_episodes.episode_admittime
+        and admissions.admittime >= index_episodes.episode_admittime - interval 6 month
+    group by index_episodes.subject_id, index_episodes.episode_seq
+),
+
+lace_values as (
+    select
+        index_episodes.subject_id,
+        index_episodes.episode_seq,
+        date_diff('day', index_episodes.episode_admittime::date, index_episodes.episode_dischtime::date)
+            as length_of_stay,
+        first_admissions.is_emergency::integer as acuity,
+        admission_inputs.charlson_comorbidity_points as comorbidity,
+        coalesce(prior_ed_visits.n_ed_visits_6m, 0) as emergency_visits
+    from index_episodes
+    inner join admissions as first_admissions
+        on index_episodes.first_hadm_id = first_admissions.hadm_id
+    inner join admission_inputs
+        on index_episodes.index_hadm_id = admission_inputs.hadm_id
+    left join prior_ed_visits
+        on index_episodes.subject_id = prior_ed_visits.subject_id
+        and index_episodes.episode_seq = prior_ed_visits.episode_seq
+),
+
+lace_component_values as (
+    select subject_id, episode_seq, 'length_of_stay' as component, length_of_stay as value from lace_values
+    union all
+    select subject_id, episode_seq, 'acuity', acuity from lace_values
+    union all
+    select subject_id, episode_seq, 'comorbidity', comorbidity from lace_values
+    union all
+    select subject_id, episode_seq, 'emergency_visits', emergency_visits from lace_values
+),
+
+lace_scores as (
+    select
+        lace_component_values.subject_id,
+        lace_component_values.episode_seq,
+        sum(lace_points.points) as lace_index
+    from lace_component_values
+    inner join lace_points
+        on lace_component_values.component = lace_points.component
+        and lace_component_values.value >= lace_points.lower_bound
+        and (lace_points.upper_bound is null or lace_component_values.value < lace_points.upper_bound)
+    group by lace_component_values.subject_id, lace_component_values.episode_seq
 )
 
 select
-    'readmission_30d' as outcome,
-    subject_id,
-    is_readmission_30d as is_positive,
-    risk_score,
-    charlson_index,
-    null::double as latent_risk
-from last_admission_outcomes
-where n_admissions >= 2
-
-union all
-
-select
-    'death_1y' as outcome,
-    subject_id,
-    died_within_1y as is_positive,
-    risk_score,
-    charlson_index,
-    null::double as latent_risk
-from last_admission_outcomes
-
-{%- if truth is not none %}
-
-union all
-
-select
-    'latent_risk_top_quartile' as outcome,
-    current_scores.subject_id,
-    truth.latent_risk >= quantile_cont(truth.latent_risk, 0.75) over () as is_positive,
-    current_scores.risk_score,
-    current_inputs.charlson_index,
-    truth.latent_risk::double as latent_risk
-from {{ ref('int_patient_risk_components') }} as current_scores
-inner join {{ ref('int_patient_risk_inputs') }} as current_inputs
-    on current_scores.subject_id = current_inputs.subject_id
-inner join {{ truth }} as truth
-    on current_scores.subject_id = truth.subject_id
-{%- endif %}
+    index_episodes.subject_id,
+    index_episodes.index_hadm_id,
+    index_episodes.episode_seq,
+    index_episodes.episode_dischtime as index_dischtime,
+    admission_components.clinical_complexity_score,
+    admission_components.age_score,
+    admission_components.functional_decline_score,
+    admission_components.disease_specific_score,
+    admission_components.social_determinants_score,
+    admission_components.risk_score,
+    ({{ risk_tier_of('admission_components.risk_score') }})::varchar as risk_tier,
+    admission_inputs.charlson_index,
+    lace_scores.lace_index::integer as lace_index,
+    case
+        when index_episodes.readmitted_30d then true
+        when index_episodes.episode_dischtime::date + interval 30 day <= timelines.data_end_date then false
+    end as readmitted_30d,
+    coalesce(patients.dod <= index_episodes.episode_dischtime::date + interval 365 day, false) as died_within_1y
+from index_episodes
+inner join admission_components
+    on index_episodes.index_hadm_id = admission_components.hadm_id
+inner join admission_inputs
+    on index_episodes.index_hadm_id = admission_inputs.hadm_id
+inner join lace_scores
+    on index_episodes.subject_id = lace_scores.subject_id
+    and index_episodes.episode_seq = lace_scores.episode_seq
+inner join timelines
+    on index_episodes.subject_id = timelines.subject_id
+inner join patients
+    on index_episodes.subject_id = patients.subject_id

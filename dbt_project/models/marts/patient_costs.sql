@@ -5,7 +5,7 @@
 
     Annualization: MIMIC-IV shifts each patient's dates by their own offset, so there is no common calendar year
     to sum over. A patient is observed from their first admission to the end of their own follow-up (death or the
-    study end, see int_patient_timeline); annual cost = cost over that span / its length in years, the length
+    data's end, see int_patient_timeline); annual cost = cost over that span / its length in years, the length
     counted as at least var('cost_min_observed_years') so that a short follow-up (e.g. death soon after a stay)
     does not inflate the figure. -#}
 {%- set cost_items = ['admission', 'inpatient_day', 'icu_day', 'ed_visit'] -%}

@@ -121,6 +121,7 @@ select
     coalesce(readmissions.n_readmissions_90d, 0)::integer as n_readmissions_90d,
     mortality.died_in_hospital::boolean as died_in_hospital,
     mortality.died_within_1y::boolean as died_within_1y,
+    mortality.is_deceased::boolean as is_deceased,
     last_admissions.insurance::varchar as insurance,
     last_admissions.language::varchar as language,
     last_admissions.marital_status::varchar as marital_status,

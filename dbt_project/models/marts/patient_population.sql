@@ -9,7 +9,7 @@ segments as (
 ),
 
 risk_scores as (
-    select subject_id, risk_score, risk_tier, care_intensity, recommended_interventions
+    select subject_id, risk_score, risk_tier, vital_status, care_intensity, recommended_interventions
     from {{ ref('patient_risk_scores') }}
 ),
 
@@ -57,6 +57,7 @@ select
     segments.segment_name::varchar as segment_name,
     risk_scores.risk_tier::varchar as risk_tier,
     risk_scores.risk_score::double as risk_score,
+    risk_scores.vital_status::varchar as vital_status,
     risk_scores.care_intensity::varchar as care_intensity,
     risk_scores.recommended_interventions::varchar as recommended_interventions,
     features.gender::varchar as gender,

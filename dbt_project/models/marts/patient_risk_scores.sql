@@ -1,11 +1,38 @@
-{%- set cutoffs = risk_checked_tier_cutoffs(var('risk_tier_cutoffs')) -%}
-
+{#- Care-management recommendations are for the living: a patient with a recorded death keeps their score and tier
+    (what the risk validation and outcome analyses need) but gets no care intensity and no intervention. -#}
 with risk_components as (
     select * from {{ ref('int_patient_risk_components') }}
 ),
 
+vital_status as (
+    select subject_id, is_deceased from {{ ref('int_patient_mortality') }}
+),
+
+admission_conditions as (
+    select subject_id, condition, condition_family from {{ ref('int_admission_conditions') }}
+),
+
+patients as (
+    select subject_id from {{ ref('stg_mimic__patients') }}
+),
+
 patient_conditions as (
-    select subject_id, chronic_conditions, chronic_families from {{ ref('int_patient_risk_inputs') }}
+    select
+        patients.subject_id,
+        coalesce(
+            list(distinct admission_conditions.condition order by admission_conditions.condition)
+                filter (where admission_conditions.condition is not null),
+            []::varchar[]
+        ) as chronic_conditions,
+        coalesce(
+            list(distinct admission_conditions.condition_family order by admission_conditions.condition_family)
+                filter (where admission_conditions.condition_family is not null),
+            []::varchar[]
+        ) as chronic_families
+    from patients
+    left join admission_conditions
+        on patients.subject_id = admission_conditions.subject_id
+    group by patients.subject_id
 ),
 
 risk_tiers as (
@@ -16,17 +43,14 @@ care_interventions as (
     select risk_tier, condition_family, condition, priority, intervention from {{ ref('care_interventions') }}
 ),
 
--- A score equal to a cut-off belongs to the higher tier.
 tiered_patients as (
     select
-        *,
-        case
-            when risk_score >= {{ cutoffs.complex }} then 'complex'
-            when risk_score >= {{ cutoffs.high }} then 'high'
-            when risk_score >= {{ cutoffs.medium }} then 'medium'
-            else 'low'
-        end as risk_tier
+        risk_components.*,
+        {{ risk_tier_of('risk_components.risk_score') }} as risk_tier,
+        vital_status.is_deceased
     from risk_components
+    inner join vital_status
+        on risk_components.subject_id = vital_status.subject_id
 ),
 
 -- Recommendations depend only on the tier and the patient's conditions, so they are matched once per distinct
@@ -39,6 +63,7 @@ care_profiles as (
     from tiered_patients
     inner join patient_conditions
         on tiered_patients.subject_id = patient_conditions.subject_id
+    where not tiered_patients.is_deceased
 ),
 
 -- A catalog row without condition_family and condition applies to every patient of its tier, otherwise only to
@@ -81,8 +106,10 @@ select
     tiered_patients.risk_score,
     percent_rank() over (order by tiered_patients.risk_score) as risk_percentile,
     tiered_patients.risk_tier,
-    risk_tiers.care_intensity,
-    profile_interventions.recommended_interventions
+    case when tiered_patients.is_deceased then 'deceased' else 'living' end as vital_status,
+    case when not tiered_patients.is_deceased then risk_tiers.care_intensity end as care_intensity,
+    case when not tiered_patients.is_deceased then profile_interventions.recommended_interventions end
+        as recommended_interventions
 from tiered_patients
 left join risk_tiers
     on tiered_patients.risk_tier = risk_tiers.risk_tier

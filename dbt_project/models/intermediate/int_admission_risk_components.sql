@@ -1,5 +1,7 @@
 {{ risk_component_scores(
-    inputs=ref('int_patient_risk_inputs_before_last_admission'),
+    inputs=ref('int_admission_risk_inputs'),
+    keys=['subject_id', 'hadm_id'],
+    age='age_at_admission',
     component_weights=var('risk_component_weights'),
     complexity_items=var('risk_clinical_complexity_items'),
     age_scale=var('risk_age_scale')

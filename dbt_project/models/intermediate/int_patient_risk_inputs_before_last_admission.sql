@@ -1,1 +1,0 @@
-{{ risk_patient_inputs('before_last_admission') }}

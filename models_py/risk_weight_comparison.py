@@ -1,0 +1,13 @@
+"""Expert risk weights beside weights fitted on the history; logic in segmentation.risk_validation."""
+
+from typing import Any
+
+import pandas as pd
+from duckdb import DuckDBPyConnection
+
+from segmentation.risk_validation import weight_table
+
+
+def model(dbt: Any, session: DuckDBPyConnection) -> pd.DataFrame:
+    observations = dbt.ref("int_risk_validation_observations").df()
+    return weight_table(observations, dbt.config.get("risk_component_weights"))
