@@ -76,26 +76,54 @@ def test_tiers_follow_cutoffs_and_every_tier_is_used(synthetic_warehouse: Path) 
     assert tiers.highest["high"] < 0.65 <= tiers.lowest["complex"]
 
 
-def test_validation_rows_on_synthetic_data(synthetic_warehouse: Path) -> None:
-    validation = query(synthetic_warehouse, "select * from marts.risk_validation").set_index("outcome")
-    cohorts = query(
-        synthetic_warehouse,
-        "select count(*) as n_patients, count(*) filter (where n_admissions >= 1) as n_admitted, "
-        "count(*) filter (where n_admissions >= 2) as n_readmittable from marts.patient_features",
-    ).iloc[0]
-    assert set(validation.index) == {"readmission_30d", "death_1y", "latent_risk_top_quartile"}
-    assert validation.n["readmission_30d"] == cohorts.n_readmittable
-    assert validation.n["death_1y"] == cohorts.n_admitted
-    assert validation.n["latent_risk_top_quartile"] == cohorts.n_patients
-    assert (validation.n_positive > 0).all() and (validation.n_negative > 0).all()
-    # A quarter of the patients by construction (ties at the quartile aside).
-    top_quartile = validation.n_positive["latent_risk_top_quartile"]
-    assert top_quartile == pytest.approx(cohorts.n_patients / 4, rel=0.05)
-    # The score ranks outcomes better than chance, and the latent risk better than the Charlson index alone.
-    assert (validation.risk_score_auroc > 0.55).all(), validation
-    latent = validation.loc["latent_risk_top_quartile"]
-    assert latent.risk_score_auroc > latent.charlson_index_auroc
-    assert latent.risk_score_latent_spearman > 0.5
+def test_prospective_validation_on_synthetic_data(synthetic_warehouse: Path) -> None:
+    validation = query(synthetic_warehouse, "select * from marts.risk_validation").set_index(
+        ["outcome", "scorer"])
+    observations = query(synthetic_warehouse, """
+        select count(*) as n, count(readmitted_30d) as n_observed,
+            count(*) filter (where readmitted_30d) as n_readmitted,
+            count(*) filter (where died_within_1y) as n_died
+        from intermediate.int_risk_validation_observations
+    """).iloc[0]
+    assert len(validation) == 8
+    assert (validation.loc["readmitted_30d", "n_index_discharges"] == observations.n_observed).all()
+    assert (validation.loc["died_within_1y", "n_index_discharges"] == observations.n).all()
+    assert (validation.loc["readmitted_30d", "n_positive"] == observations.n_readmitted).all()
+    assert (validation.loc["died_within_1y", "n_positive"] == observations.n_died).all()
+    assert (validation.auroc_ci_low < validation.auroc).all()
+    assert (validation.auroc < validation.auroc_ci_high).all()
+    # The score ranks each outcome at least about as well as its baseline (within the baseline's interval).
+    readmission, death = validation.loc["readmitted_30d"], validation.loc["died_within_1y"]
+    assert readmission.auroc["risk_score"] >= readmission.auroc_ci_low["lace_index"], readmission
+    assert death.auroc["risk_score"] >= death.auroc_ci_low["charlson_index"], death
+    assert (validation.auroc > 0.6).all(), validation
+
+
+def test_calibration_rises_from_low_to_complex(synthetic_warehouse: Path) -> None:
+    calibration = query(synthetic_warehouse,
+                        "select * from marts.risk_calibration order by outcome, tier_rank")
+    for outcome, tiers in calibration.groupby("outcome"):
+        assert (tiers.n_index_discharges > 0).all(), outcome
+        assert tiers.observed_rate.is_monotonic_increasing, tiers
+
+
+def test_deceased_patients_get_no_care_recommendations(synthetic_warehouse: Path,
+                                                      mimic_fixture_warehouse: Path) -> None:
+    for warehouse in (synthetic_warehouse, mimic_fixture_warehouse):
+        scores = query(warehouse, """
+            select scores.vital_status, features.is_deceased, scores.care_intensity,
+                scores.recommended_interventions
+            from marts.patient_risk_scores as scores
+            inner join marts.patient_features as features using (subject_id)
+        """)
+        deceased = scores[scores.vital_status == "deceased"]
+        assert (deceased.is_deceased).all() and len(deceased) == scores.is_deceased.sum() > 0
+        assert deceased.care_intensity.isna().all() and deceased.recommended_interventions.isna().all()
+        living = scores[scores.vital_status == "living"]
+        assert living.recommended_interventions.notna().all()
+    fixture_deceased = query(mimic_fixture_warehouse, "select subject_id - 10100000 as patient "
+                             "from marts.patient_risk_scores where vital_status = 'deceased' order by 1")
+    assert fixture_deceased.patient.tolist() == [4, 5, 6, 26, 27]
 
 
 def test_weight_override_changes_scores(warehouse_copy: Path, tmp_path: Path) -> None:
@@ -117,36 +145,46 @@ def test_weights_not_summing_to_one_fail_the_build(warehouse_copy: Path, tmp_pat
     assert "sums_to_int_risk_component_weights_weight" in result.stdout
 
 
-def test_history_before_last_admission_on_fixture(mimic_fixture_warehouse: Path) -> None:
+def test_inputs_as_of_each_discharge_on_fixture(mimic_fixture_warehouse: Path) -> None:
     """Patient 24 (10100024): five admissions with gaps 13.8, 18.2, 62.9 and 14.3 days."""
     inputs = query(
         mimic_fixture_warehouse,
-        "select 'all' as history, n_admissions, n_readmissions_30d from intermediate.int_patient_risk_inputs "
-        "where subject_id = 10100024 union all "
-        "select 'before', n_admissions, n_readmissions_30d "
-        "from intermediate.int_patient_risk_inputs_before_last_admission where subject_id = 10100024",
-    ).set_index("history")
-    assert inputs.loc["all"].to_dict() == {"n_admissions": 5, "n_readmissions_30d": 3}
-    # The last admission's own readmission (14.3 days) is the outcome, so the history must not count it.
-    assert inputs.loc["before"].to_dict() == {"n_admissions": 4, "n_readmissions_30d": 2}
+        "select hadm_id, n_admissions, n_readmissions_30d from intermediate.int_admission_risk_inputs "
+        "where subject_id = 10100024 order by hadm_id",
+    )
+    assert inputs.n_admissions.tolist() == [1, 2, 3, 4, 5]
+    # Each readmission counts from the admission it starts, never before.
+    assert inputs.n_readmissions_30d.tolist() == [0, 1, 2, 2, 3]
+    current = query(mimic_fixture_warehouse, "select n_admissions, n_readmissions_30d "
+                    "from intermediate.int_patient_risk_inputs where subject_id = 10100024").iloc[0]
+    assert current.to_dict() == {"n_admissions": 5, "n_readmissions_30d": 3}
 
 
-def test_validation_outcomes_on_fixture(mimic_fixture_warehouse: Path) -> None:
+def test_validation_index_discharges_on_fixture(mimic_fixture_warehouse: Path) -> None:
     observations = query(
         mimic_fixture_warehouse,
-        "select outcome, subject_id, is_positive from intermediate.int_risk_validation_observations",
+        "select subject_id - 10100000 as patient, index_hadm_id, readmitted_30d, died_within_1y, lace_index "
+        "from intermediate.int_risk_validation_observations",
     )
-    by_outcome = observations.groupby("outcome")
-    positives = {outcome: set(group.subject_id[group.is_positive]) for outcome, group in by_outcome}
-    # 24 of the 26 patients have an admission, 14 of them two or more; real-format data has no latent risk.
-    assert by_outcome.size().to_dict() == {"death_1y": 24, "readmission_30d": 14}
-    # Last admission within 30 days of the previous discharge: 04 (19.2 days), 17 (9.4), 21 (28.2), 24 (14.3);
-    # not 07, whose last admission comes 51.9 days after its three-admission episode.
-    assert positives["readmission_30d"] == {10100004, 10100017, 10100021, 10100024}
-    # Death within 365 days of the last admittime: 04 in hospital, 05 after 172 days; not 06 (412 days).
-    assert positives["death_1y"] == {10100004, 10100005}
-    outcomes = query(mimic_fixture_warehouse, "select outcome from marts.risk_validation").outcome
-    assert sorted(outcomes) == ["death_1y", "readmission_30d"]
+    # Every episode ended alive is an index: 45 of them; 04's and 27's deaths in hospital are none, and
+    # patient 07's three transferred admissions and 28's observation stay plus admission are one each.
+    assert len(observations) == 45
+    assert 20100042 not in set(observations.index_hadm_id) and 27 not in set(observations.patient)
+    assert set(observations.index_hadm_id[observations.patient == 28]) == {20100282, 20100283}
+    # No 30-day window runs past the fixture's data end, so none is censored.
+    assert observations.readmitted_30d.notna().all()
+    readmitted = observations[observations.readmitted_30d.astype(bool)]
+    assert sorted(readmitted.index_hadm_id) == [
+        20100011, 20100041, 20100171, 20100211, 20100221, 20100241, 20100242, 20100244, 20100282]
+    # Death within a year of the discharge: 04 after its first stay, 05 after both; 06 died 407 days later.
+    assert sorted(observations.index_hadm_id[observations.died_within_1y]) == [20100041, 20100051, 20100052]
+    # LACE of patient 24's fourth stay: 5 days (4), acute (3), Charlson 1 (1), 3 ED visits in 6 months (3).
+    assert observations.set_index("index_hadm_id").lace_index[20100244] == 11
+    validation = query(mimic_fixture_warehouse, "select outcome, scorer, n_index_discharges, n_positive "
+                       "from marts.risk_validation").set_index(["outcome", "scorer"])
+    assert len(validation) == 8
+    assert (validation.loc["readmitted_30d", "n_positive"] == 9).all()
+    assert (validation.loc["died_within_1y", "n_positive"] == 3).all()
 
 
 def test_patient_without_admission_on_fixture(mimic_fixture_warehouse: Path) -> None:
