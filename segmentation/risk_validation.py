@@ -10,9 +10,15 @@ scorer is ranked by AUROC with a 95 % bootstrap interval:
 - `fitted_weights`: the same five components weighted by a logistic regression fitted on the warehouse's own
   history, scored out of fold (folds by patient, so no patient is scored by a model that saw them).
 
-The bootstrap resamples patients, not discharges (a patient's discharges are not independent), with Poisson(1)
-weights per patient: for populations of this size it is the multinomial bootstrap to within sampling error,
-and it lets every resample reuse one sort of the scores.
+The bootstrap resamples patients, not discharges (a patient's discharges are not independent): each resample
+draws patients with replacement and takes all their index discharges. Above `bootstrap_max_patients` patients
+a resample draws that many (m) rather than all n, and the interval is the point estimate plus the resamples'
+deviations scaled by sqrt(m / n): the m-out-of-n bootstrap (Bickel and Sakov), valid for AUROC because it is
+asymptotically normal with a spread shrinking as 1 / sqrt(n). It keeps the interval's cost flat on populations
+of millions. Scores are compared as tie groups of their distinct values; the fitted risks are rounded to 4
+decimals first, as risk_score is.
+The logistic regressions are fitted on at most `fit_sample_size` seeded index discharges: five coefficients
+are pinned down long before that, and fitting on hundreds of thousands of rows would only cost time.
 """
 
 from __future__ import annotations
@@ -24,7 +30,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import GroupKFold
 
 COMPONENTS: tuple[str, ...] = (
     "clinical_complexity", "age", "functional_decline", "disease_specific", "social_determinants",
@@ -53,6 +58,8 @@ class ValidationConfig:
     bootstrap_resamples: int = 200
     random_seed: int = 42
     cv_folds: int = 5
+    fit_sample_size: int = 50_000
+    bootstrap_max_patients: int = 20_000
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, Any] | None) -> ValidationConfig:
@@ -70,19 +77,24 @@ class ValidationConfig:
                                   "interval")
         if config.cv_folds < 2:
             raise ValidationError("dbt var risk_validation_cv_folds: at least 2")
+        if config.fit_sample_size < 100:
+            raise ValidationError("dbt var risk_validation_fit_sample_size: at least 100")
+        if config.bootstrap_max_patients < 100:
+            raise ValidationError("dbt var risk_validation_bootstrap_max_patients: at least 100")
         return config
 
 
-def tie_groups(scores: np.ndarray) -> np.ndarray:
-    """Each score's rank among the distinct scores (ties share one), so AUROC needs one sort per scorer."""
-    return np.unique(scores, return_inverse=True)[1]
+def outcome_codes(scores: np.ndarray, positive: np.ndarray) -> tuple[np.ndarray, int]:
+    """Per observation 2 * (rank of its score among the distinct scores) + outcome, and the number of distinct
+    scores: one weighted count over these codes gives every tie group's negatives and positives."""
+    groups = np.unique(scores, return_inverse=True)[1]
+    return groups * 2 + positive.astype(np.int64), int(groups.max()) + 1 if len(groups) else 0
 
 
-def weighted_auroc(groups: np.ndarray, positive: np.ndarray, weights: np.ndarray) -> float | None:
+def weighted_auroc(codes: np.ndarray, n_groups: int, weights: np.ndarray) -> float | None:
     """Mann-Whitney AUROC with observation weights; a tied positive-negative pair counts one half."""
-    n_groups = int(groups.max()) + 1 if len(groups) else 0
-    positives = np.bincount(groups, weights=weights * positive, minlength=n_groups)
-    negatives = np.bincount(groups, weights=weights * ~positive, minlength=n_groups)
+    counts = np.bincount(codes, weights=weights, minlength=2 * n_groups)
+    negatives, positives = counts[0::2], counts[1::2]
     total_pos, total_neg = positives.sum(), negatives.sum()
     if total_pos == 0 or total_neg == 0:
         return None
@@ -90,41 +102,90 @@ def weighted_auroc(groups: np.ndarray, positive: np.ndarray, weights: np.ndarray
     return float((positives * (negatives_below + 0.5 * negatives)).sum() / (total_pos * total_neg))
 
 
-def bootstrap_aurocs(group_sets: Mapping[str, np.ndarray], positive: np.ndarray, patient_index: np.ndarray,
-                     resamples: int, seed: int) -> dict[str, np.ndarray]:
-    """AUROC of every scorer on each patient-level Poisson bootstrap resample (same resamples for all)."""
-    rng = np.random.default_rng(seed)
+def patient_rows(patient_index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """First row and number of rows of each patient, for rows sorted by patient."""
+    counts = np.bincount(patient_index)
+    return np.cumsum(counts) - counts, counts
+
+
+def resample_rows(starts: np.ndarray, counts: np.ndarray, drawn: np.ndarray) -> np.ndarray:
+    """All rows of the drawn patients (a patient drawn twice contributes its rows twice)."""
+    lengths = counts[drawn]
+    offsets = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    return np.repeat(starts[drawn], lengths) + offsets
+
+
+def bootstrap_intervals(coded: Mapping[str, tuple[np.ndarray, int]], points: Mapping[str, float | None],
+                        patient_index: np.ndarray,
+                        config: ValidationConfig) -> dict[str, tuple[float, float]]:
+    """95 % interval of each scorer's AUROC from the patient-level bootstrap: the percentiles of the resamples
+    when all patients are drawn, their distances from the point estimate scaled by sqrt(m / n) when m of n are
+    (m-out-of-n). Rows must be sorted by patient; the same resamples serve every scorer."""
+    starts, counts = patient_rows(patient_index)
+    n_patients = len(counts)
+    drawn_size = min(n_patients, config.bootstrap_max_patients)
+    scale = np.sqrt(drawn_size / n_patients)
+    rng = np.random.default_rng(config.random_seed)
+    draws: dict[str, list[float]] = {name: [] for name in coded}
+    for _ in range(config.bootstrap_resamples):
+        rows = resample_rows(starts, counts, rng.integers(0, n_patients, size=drawn_size))
+        weights = np.ones(len(rows))
+        for name, (codes, n_groups) in coded.items():
+            value = weighted_auroc(codes[rows], n_groups, weights)
+            draws[name].append(np.nan if value is None else value)
+    intervals = {}
+    for name, values in draws.items():
+        finite = np.asarray(values)[np.isfinite(values)]
+        point = points.get(name)
+        if point is None or not len(finite):
+            continue
+        deviations = (np.percentile(finite, [2.5, 97.5]) - point) * scale
+        low, high = point + deviations
+        intervals[name] = (float(max(low, 0.0)), float(min(high, 1.0)))
+    return intervals
+
+
+def fit_rows(train: np.ndarray, config: ValidationConfig) -> np.ndarray:
+    """The training rows a regression is fitted on: all of them, or a seeded sample of fit_sample_size."""
+    if len(train) <= config.fit_sample_size:
+        return train
+    rng = np.random.default_rng(config.random_seed)
+    return np.sort(rng.choice(train, config.fit_sample_size, replace=False))
+
+
+def patient_folds(patient_index: np.ndarray, n_folds: int, seed: int) -> np.ndarray:
+    """Fold of each row: patients are dealt to folds in a seeded random order, so all the rows of a patient
+    share a fold and fold sizes differ by at most one patient."""
     n_patients = int(patient_index.max()) + 1
-    results: dict[str, list[float]] = {name: [] for name in group_sets}
-    for _ in range(resamples):
-        weights = rng.poisson(1.0, size=n_patients).astype(np.float64)[patient_index]
-        for name, groups in group_sets.items():
-            value = weighted_auroc(groups, positive, weights)
-            results[name].append(np.nan if value is None else value)
-    return {name: np.asarray(values) for name, values in results.items()}
+    return (np.random.default_rng(seed).permutation(n_patients) % n_folds)[patient_index]
 
 
 def cross_validated_risks(components: np.ndarray, positive: np.ndarray, patient_index: np.ndarray,
                           config: ValidationConfig) -> np.ndarray | None:
-    """Out-of-fold predicted risks of a logistic regression on the components; None when a fold cannot be
-    fitted (an outcome absent from some training fold, as in a tiny population)."""
+    """Out-of-fold predicted risks of a logistic regression on the components, folds by patient; None when a
+    fold cannot be fitted (an outcome absent from some training fold, as in a tiny population)."""
     n_folds = min(config.cv_folds, int(patient_index.max()) + 1) if len(positive) else 0
     if n_folds < 2 or positive.all() or not positive.any():
         return None
+    folds = patient_folds(patient_index, n_folds, config.random_seed)
     predictions = np.empty(len(positive))
-    for train, test in GroupKFold(n_splits=n_folds).split(components, positive, groups=patient_index):
+    for fold in range(n_folds):
+        train, test = np.flatnonzero(folds != fold), np.flatnonzero(folds == fold)
         if positive[train].all() or not positive[train].any():
             return None
-        model = LogisticRegression(max_iter=1000).fit(components[train], positive[train])
+        rows = fit_rows(train, config)
+        model = LogisticRegression(max_iter=1000).fit(components[rows], positive[rows])
         predictions[test] = model.predict_proba(components[test])[:, 1]
     return predictions
 
 
-def fitted_coefficients(components: np.ndarray, positive: np.ndarray) -> np.ndarray | None:
-    """Logistic regression coefficients of the components on everyone; None when the outcome never varies."""
+def fitted_coefficients(components: np.ndarray, positive: np.ndarray,
+                        config: ValidationConfig) -> np.ndarray | None:
+    """Logistic regression coefficients of the components; None when the outcome never varies."""
     if positive.all() or not positive.any():
         return None
-    return LogisticRegression(max_iter=1000).fit(components, positive).coef_[0]
+    rows = fit_rows(np.arange(len(positive)), config)
+    return LogisticRegression(max_iter=1000).fit(components[rows], positive[rows]).coef_[0]
 
 
 def check_observations(observations: pd.DataFrame) -> None:
@@ -158,17 +219,14 @@ def validate_outcome(cohort: pd.DataFrame, outcome: str, config: ValidationConfi
     scorers = {name: cohort[name].to_numpy(dtype=np.float64) for name in BASELINES}
     fitted = cross_validated_risks(components, positive, patient_index, config)
     if fitted is not None:
-        scorers[FITTED_SCORER] = fitted
-    group_sets = {name: tie_groups(values) for name, values in scorers.items()}
-    samples = (bootstrap_aurocs(group_sets, positive, patient_index, config.bootstrap_resamples,
-                                config.random_seed) if len(cohort) else {})
+        scorers[FITTED_SCORER] = fitted.round(4)
+    coded = {name: outcome_codes(values, positive) for name, values in scorers.items()}
+    points = {name: weighted_auroc(*coded[name], np.ones(len(positive))) for name in coded}
+    intervals = bootstrap_intervals(coded, points, patient_index, config) if len(cohort) else {}
     rows = []
     for name in (*BASELINES, FITTED_SCORER):
-        groups = group_sets.get(name)
-        point = weighted_auroc(groups, positive, np.ones(len(positive))) if groups is not None else None
-        draws = samples.get(name, np.array([np.nan]))
-        finite = draws[np.isfinite(draws)]
-        has_interval = point is not None and len(finite) > 0
+        point = points.get(name)
+        interval = intervals.get(name, (None, None))
         rows.append({
             "outcome": outcome,
             "scorer": name,
@@ -177,8 +235,8 @@ def validate_outcome(cohort: pd.DataFrame, outcome: str, config: ValidationConfi
             "n_positive": int(positive.sum()),
             "event_rate": float(positive.mean()) if len(cohort) else None,
             "auroc": point,
-            "auroc_ci_low": float(np.percentile(finite, 2.5)) if has_interval else None,
-            "auroc_ci_high": float(np.percentile(finite, 97.5)) if has_interval else None,
+            "auroc_ci_low": interval[0],
+            "auroc_ci_high": interval[1],
             "bootstrap_resamples": config.bootstrap_resamples,
         })
     return rows
@@ -193,7 +251,8 @@ def validation_table(observations: pd.DataFrame, config: ValidationConfig) -> pd
         {"auroc": "float64", "auroc_ci_low": "float64", "auroc_ci_high": "float64", "event_rate": "float64"})
 
 
-def weight_table(observations: pd.DataFrame, expert_weights: Mapping[str, Any]) -> pd.DataFrame:
+def weight_table(observations: pd.DataFrame, expert_weights: Mapping[str, Any],
+                 config: ValidationConfig) -> pd.DataFrame:
     """risk_weight_comparison: per outcome and component, the expert weight next to the fitted one (the
     positive part of the logistic coefficients, scaled to sum to 1, as the expert weights do)."""
     check_observations(observations)
@@ -204,7 +263,7 @@ def weight_table(observations: pd.DataFrame, expert_weights: Mapping[str, Any]) 
     for outcome in OUTCOMES:
         cohort = outcome_frame(observations, outcome)
         positive, _, components = outcome_arrays(cohort, outcome)
-        coefficients = fitted_coefficients(components, positive) if len(cohort) else None
+        coefficients = fitted_coefficients(components, positive, config) if len(cohort) else None
         positive_part = None if coefficients is None else np.clip(coefficients, 0, None)
         usable = positive_part is not None and positive_part.sum() > 0
         for position, component in enumerate(COMPONENTS):

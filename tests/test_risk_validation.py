@@ -11,7 +11,7 @@ from segmentation.risk_validation import (
     COMPONENTS,
     ValidationConfig,
     ValidationError,
-    tie_groups,
+    outcome_codes,
     validation_table,
     weight_table,
     weighted_auroc,
@@ -47,19 +47,19 @@ def test_weighted_auroc_counts_ties_one_half() -> None:
     # Positive-negative pairs: 0.9>0.5, 0.9>0.1, 0.5=0.5 (one half), 0.5>0.1 -> 3.5 / 4.
     scores = np.array([0.9, 0.5, 0.5, 0.1])
     positive = np.array([True, True, False, False])
-    assert weighted_auroc(tie_groups(scores), positive, np.ones(4)) == pytest.approx(0.875)
-    assert weighted_auroc(tie_groups(scores), np.zeros(4, dtype=bool), np.ones(4)) is None
+    assert weighted_auroc(*outcome_codes(scores, positive), np.ones(4)) == pytest.approx(0.875)
+    assert weighted_auroc(*outcome_codes(scores, np.zeros(4, dtype=bool)), np.ones(4)) is None
 
 
 def test_weighted_auroc_equals_sklearn_and_weights_act_as_repeats() -> None:
     rng = np.random.default_rng(0)
     scores = rng.integers(0, 20, size=500).astype(float)
     positive = rng.uniform(size=500) < 0.3
-    groups = tie_groups(scores)
-    assert weighted_auroc(groups, positive, np.ones(500)) == pytest.approx(roc_auc_score(positive, scores))
+    coded = outcome_codes(scores, positive)
+    assert weighted_auroc(*coded, np.ones(500)) == pytest.approx(roc_auc_score(positive, scores))
     weights = rng.integers(0, 3, size=500)
     repeated = np.repeat(np.arange(500), weights)
-    assert weighted_auroc(groups, positive, weights.astype(float)) == pytest.approx(
+    assert weighted_auroc(*coded, weights.astype(float)) == pytest.approx(
         roc_auc_score(positive[repeated], scores[repeated]))
 
 
@@ -89,7 +89,8 @@ def test_same_seed_same_intervals() -> None:
 
 
 def test_weight_table_puts_weight_on_the_informative_component() -> None:
-    weights = weight_table(simulated_observations(), EXPERT_WEIGHTS).set_index(["outcome", "component"])
+    weights = weight_table(simulated_observations(), EXPERT_WEIGHTS, ValidationConfig()).set_index(
+        ["outcome", "component"])
     for outcome in ("readmitted_30d", "died_within_1y"):
         fitted = weights.loc[outcome, "fitted_weight"]
         assert fitted.sum() == pytest.approx(1.0)
@@ -110,5 +111,7 @@ def test_bad_input_names_the_column_or_setting() -> None:
         validation_table(simulated_observations(50).drop(columns="lace_index"), ValidationConfig())
     with pytest.raises(ValidationError, match="risk_validation_bootstrap_resamples"):
         ValidationConfig.from_mapping({"bootstrap_resamples": 5})
+    with pytest.raises(ValidationError, match="risk_validation_fit_sample_size"):
+        ValidationConfig.from_mapping({"fit_sample_size": 10})
     with pytest.raises(ValidationError, match="risk_validation_typo"):
         ValidationConfig.from_mapping({"typo": 1})
