@@ -108,9 +108,9 @@ def test_truth_lives_only_in_its_own_schema(synthetic_raw: Path) -> None:
     assert distinct(synthetic_raw, "archetype", "synthetic_truth.archetypes") == {
         archetype.name for archetype in ARCHETYPES}
     generation = rows(synthetic_raw, """
-        select generator_version, patients, seed from synthetic_truth.generation
+        select generator_version, patients, seed, release_end_year from synthetic_truth.generation
     """)
-    assert generation == [(GENERATOR_VERSION, TEST_PATIENTS, TEST_SEED)]
+    assert generation == [(GENERATOR_VERSION, TEST_PATIENTS, TEST_SEED, vocab.DEFAULT_RELEASE_END_YEAR)]
 
 
 def test_keys_are_unique_and_in_mimic_ranges(synthetic_raw: Path) -> None:
@@ -192,9 +192,11 @@ def test_times_are_ordered(synthetic_raw: Path) -> None:
             select count(*) from (
                 select admittime, lag(dischtime) over (partition by subject_id order by admittime) previous
                 from mimiciv_hosp.admissions) where admittime < previous""",
-        "ICU stay outside its admission": """
+        "ICU stay outside its admission's care by more than minutes": """
             select count(*) from mimiciv_icu.icustays i join mimiciv_hosp.admissions a using (hadm_id)
-            where i.intime < a.admittime or i.outtime > a.dischtime or i.outtime <= i.intime""",
+            where i.intime < a.admittime - interval 1 hour
+               or i.outtime > greatest(a.dischtime, a.deathtime) + interval 1 hour
+               or i.outtime <= i.intime""",
         "los differs from outtime - intime": """
             select count(*) from mimiciv_icu.icustays
             where abs(los - epoch(outtime - intime) / 86400.0) > 1e-9""",
@@ -212,9 +214,9 @@ def test_deaths_are_consistent(synthetic_raw: Path) -> None:
             select count(*) from mimiciv_hosp.admissions
             where (deathtime is not null) <> (hospital_expire_flag = 1)
                or (hospital_expire_flag = 1) <> coalesce(discharge_location = 'DIED', false)""",
-        "deathtime is not the discharge": """
+        "death before the discharge or on another day": """
             select count(*) from mimiciv_hosp.admissions
-            where deathtime is not null and deathtime <> dischtime""",
+            where deathtime < dischtime or deathtime::date <> dischtime::date""",
         "dod differs from the in-hospital death": """
             select count(*) from mimiciv_hosp.admissions a join mimiciv_hosp.patients p using (subject_id)
             where a.deathtime is not null and p.dod is distinct from a.deathtime::date""",
@@ -333,18 +335,20 @@ def test_population_ratios_are_near_mimic(synthetic_raw: Path) -> None:
 
 # --- clinical structure ------------------------------------------------------------------------------------
 
+# Hospital stays, where the two admissions of a same-day transfer are one stay.
 PER_ARCHETYPE = """
     with adm as (
-        select subject_id, count(*) admissions, sum(hospital_expire_flag) died_in_hospital,
-               count(*) filter (where readmitted) readmissions_30d
-        from (select *, admittime - lag(dischtime) over (partition by subject_id order by admittime)
-                        < interval 30 day readmitted
-              from mimiciv_hosp.admissions)
+        select subject_id, count(*) filter (where not continues) stays,
+               sum(hospital_expire_flag) died_in_hospital,
+               count(*) filter (where readmitted and not continues) readmissions_30d
+        from (select *, admittime - lag(dischtime) over w < interval 30 day readmitted,
+                     coalesce(admittime::date = lag(dischtime) over w::date, false) continues
+              from mimiciv_hosp.admissions window w as (partition by subject_id order by admittime))
         group by 1),
     icu as (select subject_id, sum(los) icu_days from mimiciv_icu.icustays group by 1),
     cond as (select subject_id, count(*) conditions from synthetic_truth.patient_conditions group by 1)
-    select t.archetype, count(*) patients, avg(coalesce(adm.admissions, 0)) admissions,
-           max(coalesce(adm.admissions, 0)) most_admissions,
+    select t.archetype, count(*) patients, avg(coalesce(adm.stays, 0)) stays,
+           max(coalesce(adm.stays, 0)) most_stays,
            avg(coalesce(adm.readmissions_30d, 0)) readmissions,
            avg(coalesce(icu.icu_days, 0)) icu_days, avg(coalesce(cond.conditions, 0)) conditions,
            min(coalesce(cond.conditions, 0)) fewest_conditions, avg((p.dod is not null)::int) died,
@@ -381,14 +385,14 @@ def test_archetypes_have_their_utilization_profiles(profiles: dict[str, dict[str
     icu_days = profiles["acute_icu_intensive"]["icu_days"]
     others = [profile["icu_days"] for name, profile in profiles.items() if name != "acute_icu_intensive"]
     assert icu_days > 3 * max(others)
-    assert highest(profiles, "admissions") == "multimorbid_frequent_utilizer"
+    assert highest(profiles, "stays") == "multimorbid_frequent_utilizer"
     assert highest(profiles, "readmissions") == "multimorbid_frequent_utilizer"
     assert highest(profiles, "age") == "frail_elderly_end_of_life"
     assert highest(profiles, "died") == "frail_elderly_end_of_life"
     assert profiles["frail_elderly_end_of_life"]["died"] > 0.7
     assert highest(profiles, "risk") == "frail_elderly_end_of_life"
     healthy = profiles["healthy_low_utilizer"]
-    assert healthy["most_admissions"] <= 1 and healthy["conditions"] == 0 and healthy["died"] == 0
+    assert healthy["most_stays"] <= 1 and healthy["conditions"] == 0 and healthy["died"] == 0
     assert min(profiles, key=lambda name: profiles[name]["risk"]) == "healthy_low_utilizer"
     assert profiles["multimorbid_frequent_utilizer"]["fewest_conditions"] >= 4
     assert profiles["chronic_stable"]["fewest_conditions"] >= 2
