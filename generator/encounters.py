@@ -59,6 +59,9 @@ LATE_DEATH_MIN_STAY_HOURS = 2
 LATE_DEATH_CLOCK_SHARE = 0.3
 LATE_DEATH_CLOCK_MINUTES = 180
 LATE_DEATH_MIN_HOURS = 10
+# Smallest chance that an admission ending in death has an ICU stay: most of MIMIC-IV's in-hospital deaths
+# follow one, whatever the patient's usual ICU use.
+ICU_SHARE_OF_DEATHS = 0.65
 # ICU stays that cross their admission's edge: the first stay starting before admittime (straight from the
 # ED) or the last one ending after dischtime, by a few minutes.
 ICU_EARLY_START_SHARE = 0.03
@@ -380,9 +383,11 @@ def simulate_icu(rng: np.random.Generator, admissions: Admissions, laid_out_seq:
                  transfer_first: np.ndarray, adm_arch: np.ndarray, model: PopulationModel) -> IcuStays:
     """ICU time is a share of the admission's care starting early in it; some admissions return to the ICU
     after a ward interval. The ED part of a same-day transfer has none; the chance of a first or a later
-    admission follows the admissions as laid out, before transfers were added."""
+    admission follows the admissions as laid out, before transfers were added. Most in-hospital deaths
+    happen in the ICU."""
     chance = np.where(laid_out_seq == 0, model.attribute("icu_first")[adm_arch],
                       model.attribute("icu_later")[adm_arch]) * ~transfer_first
+    chance = np.where(admissions.died, np.maximum(chance, ICU_SHARE_OF_DEATHS), chance)
     with_icu = np.flatnonzero(rng.random(len(chance)) < chance)
     arch = adm_arch[with_icu]
     care_end = admissions.care_end
@@ -409,14 +414,14 @@ def simulate_icu(rng: np.random.Generator, admissions: Admissions, laid_out_seq:
 
 def icu_edges(rng: np.random.Generator, admissions: Admissions, admission: np.ndarray, intime: np.ndarray,
               outtime: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The last stay of a death recorded after its discharge runs to the death, past dischtime; a few first
-    stays start minutes before admittime and a few last stays end minutes after dischtime (or the death)."""
+    """The last stay of an admission that ends in death runs to the death (past dischtime when the death was
+    recorded after the discharge); a few first stays start minutes before admittime and a few last stays
+    end minutes after dischtime (or the death)."""
     size = len(admission)
     boundary = admission[1:] != admission[:-1]
     first, last = np.r_[True, boundary][:size], np.r_[boundary, True][:size]
-    deathtime, disch = admissions.deathtime[admission], admissions.dischtime[admission]
-    to_death = last & (deathtime > disch)
-    outtime = np.where(to_death, deathtime, outtime)
+    to_death = last & admissions.died[admission]
+    outtime = np.where(to_death, admissions.deathtime[admission], outtime)
     edge = rng.integers(ICU_EDGE_MINUTES[0] * 60, ICU_EDGE_MINUTES[1] * 60 + 1, size).astype("timedelta64[s]")
     early = first & (rng.random(size) < ICU_EARLY_START_SHARE)
     late = last & ~to_death & (rng.random(size) < ICU_LATE_END_SHARE)

@@ -9,6 +9,7 @@ import re
 import shutil
 import sys
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import duckdb
@@ -333,6 +334,159 @@ def test_population_ratios_are_near_mimic(synthetic_raw: Path) -> None:
     assert 0.25 < never_admitted / patients < 0.5
 
 
+# --- MIMIC-IV quirks, at realistic rates -------------------------------------------------------------------
+
+# The admission before each one and whether it continues a same-day transfer: starts on the day, and after,
+# the previous discharge of the same patient.
+WITH_PREVIOUS = """
+    select *, lag(admission_type) over w previous_type, lag(admittime) over w previous_admittime,
+           lag(dischtime) over w previous_dischtime, lag(edregtime) over w previous_edregtime,
+           coalesce(admittime::date = lag(dischtime) over w::date and admittime >= lag(dischtime) over w,
+                    false) continues_transfer
+    from mimiciv_hosp.admissions window w as (partition by subject_id order by admittime)
+"""
+
+
+def test_some_deaths_are_recorded_after_the_discharge(synthetic_raw: Path) -> None:
+    """About 4 of 15 in-hospital deaths in MIMIC-IV's demo: the discharge at the start of the day of death,
+    the death hours later, the ICU stay running to the death."""
+    deaths, late, at_midnight, late_with_icu = rows(synthetic_raw, """
+        select count(*), count(*) filter (where deathtime > dischtime),
+               count(*) filter (where deathtime > dischtime and dischtime::time = '00:00:00'),
+               count(*) filter (where deathtime > dischtime and hadm_id in (
+                   select hadm_id from mimiciv_icu.icustays))
+        from mimiciv_hosp.admissions where deathtime is not null
+    """)[0]
+    assert deaths > 50
+    assert 0.18 <= late / deaths <= 0.38
+    assert at_midnight / late > 0.5 and late_with_icu / late > 0.4
+    checks = {
+        "late death not 10-24 h after a discharge early on the day of death": """
+            select count(*) from mimiciv_hosp.admissions where deathtime > dischtime
+              and (deathtime::date <> dischtime::date or dischtime::time > '03:00:00'
+                   or deathtime - dischtime not between interval 10 hour and interval 24 hour)""",
+        "death admission inconsistent": """
+            select count(*) from mimiciv_hosp.admissions a join mimiciv_hosp.patients p using (subject_id)
+            where a.deathtime is not null and (a.deathtime < a.dischtime or a.hospital_expire_flag <> 1
+                  or a.discharge_location is distinct from 'DIED' or p.dod <> a.deathtime::date)""",
+        "last ICU stay of a death not ending at the death": """
+            select count(*) from (
+                select a.deathtime, max(i.outtime) last_out from mimiciv_icu.icustays i
+                join mimiciv_hosp.admissions a using (hadm_id) where a.deathtime is not null group by all)
+            where last_out <> deathtime""",
+        "ICU stay of a late death not ending 10-30 h past the discharge": """
+            select count(*) from (
+                select a.dischtime, max(i.outtime) last_out from mimiciv_icu.icustays i
+                join mimiciv_hosp.admissions a using (hadm_id) where a.deathtime > a.dischtime group by all)
+            where last_out - dischtime not between interval 10 hour and interval 30 hour""",
+    }
+    for what, sql in checks.items():
+        assert scalar(synthetic_raw, sql) == 0, what
+
+
+def test_some_icu_stays_cross_their_admission_by_minutes(synthetic_raw: Path) -> None:
+    stays, early, late, widest = rows(synthetic_raw, """
+        select count(*), count(*) filter (where i.intime < a.admittime),
+               count(*) filter (where i.outtime > greatest(a.dischtime, a.deathtime)),
+               greatest(max(a.admittime - i.intime), max(i.outtime - greatest(a.dischtime, a.deathtime)))
+        from mimiciv_icu.icustays i join mimiciv_hosp.admissions a using (hadm_id)
+    """)[0]
+    assert 0.01 <= early / stays <= 0.06
+    assert 0.005 <= late / stays <= 0.05
+    assert widest <= timedelta(hours=1)
+
+
+def test_same_day_transfers(synthetic_raw: Path) -> None:
+    """An 'EU OBSERVATION' or 'EW EMER.' admission of a few hours through the ED, then minutes later on the
+    same day an inpatient admission of the same patient under its own hadm_id."""
+    admissions, transfers, bad = rows(synthetic_raw, f"""
+        select count(*), count(*) filter (where continues_transfer),
+               count(*) filter (where continues_transfer and (
+                   previous_type not in ('EU OBSERVATION', 'EW EMER.') or previous_edregtime is null
+                   or previous_dischtime - previous_admittime > interval 24 hour
+                   or admittime - previous_dischtime > interval 1 hour
+                   or admission_type in {tuple(vocab.OBSERVATION_TYPES)}))
+        from ({WITH_PREVIOUS})
+    """)[0]
+    assert 0.015 <= transfers / admissions <= 0.06
+    assert bad == 0
+
+
+def test_observation_admissions_are_short(synthetic_raw: Path) -> None:
+    observation, longest, median_days, others_median_days = rows(synthetic_raw, f"""
+        select avg((admission_type in {tuple(vocab.OBSERVATION_TYPES)})::int),
+               max(dischtime - admittime) filter (where admission_type in {tuple(vocab.OBSERVATION_TYPES)}),
+               median(epoch(dischtime - admittime) / 86400)
+                   filter (where admission_type in {tuple(vocab.OBSERVATION_TYPES)}),
+               median(epoch(dischtime - admittime) / 86400)
+                   filter (where admission_type not in {tuple(vocab.OBSERVATION_TYPES)})
+        from mimiciv_hosp.admissions
+    """)[0]
+    assert 0.05 <= observation <= 0.25
+    assert longest <= timedelta(days=2)
+    assert median_days < 1.5 and others_median_days > 3.0
+    types = distinct(synthetic_raw, "admission_type", "mimiciv_hosp.admissions")
+    assert types >= set(vocab.OBSERVATION_TYPES)
+
+
+def test_oldest_patients_are_shown_as_91(synthetic_raw: Path) -> None:
+    shown_91, over_89_otherwise = rows(synthetic_raw, """
+        select avg((anchor_age = 91)::int), count(*) filter (where anchor_age > 89 and anchor_age <> 91)
+        from mimiciv_hosp.patients
+    """)[0]
+    assert 0.005 <= shown_91 <= 0.04
+    assert over_89_otherwise == 0
+
+
+def test_patients_switch_from_icd9_to_icd10(synthetic_raw: Path) -> None:
+    """Patients with admissions on both sides of 2015-10-01 carry both versions, ICD-9 first."""
+    mixed, backwards = rows(synthetic_raw, """
+        with per_admission as (
+            select subject_id, hadm_id, min(icd_version) version, min(a.admittime) admittime
+            from mimiciv_hosp.diagnoses_icd join mimiciv_hosp.admissions a using (subject_id, hadm_id)
+            group by all),
+        per_patient as (
+            select subject_id, count(*) n, count(distinct version) = 2 is_mixed,
+                   max(admittime) filter (where version = 9) > min(admittime) filter (where version = 10)
+                       is_backwards
+            from per_admission group by 1)
+        select avg(is_mixed::int) filter (where n >= 2), count(*) filter (where is_backwards)
+        from per_patient
+    """)[0]
+    assert 0.03 <= mixed <= 0.15
+    assert backwards == 0
+
+
+def test_real_anchor_year_is_uniform_in_its_window(synthetic_raw: Path) -> None:
+    shares = dict(rows(synthetic_raw, """
+        select c.real_anchor_year - left(p.anchor_year_group, 4)::int, count(*) / sum(count(*)) over ()
+        from mimiciv_hosp.patients p join synthetic_truth.patient_calendar c using (subject_id) group by 1
+    """))
+    assert set(shares) == {0, 1, 2}
+    assert all(share == pytest.approx(1 / 3, abs=0.04) for share in shares.values())
+
+
+@pytest.mark.parametrize("release_end_year", [2019, 2020])
+def test_release_end_year_bounds_admissions_and_anchor_groups(release_end_year: int, tmp_path: Path) -> None:
+    db = tmp_path / "release.duckdb"
+    generate(db, patients=2000, seed=SMALL_SEED, extra=["--release-end-year", str(release_end_year)])
+    groups = vocab.values(vocab.ANCHOR_YEAR_GROUPS)
+    reached = {group for group in groups if int(str(group)[:4]) <= release_end_year}
+    assert distinct(db, "anchor_year_group", "mimiciv_hosp.patients") == reached
+    latest_anchor, latest_admission = rows(db, """
+        select max(c.real_anchor_year), max(year(greatest(a.dischtime, a.deathtime)) - c.year_shift)
+        from mimiciv_hosp.admissions a join synthetic_truth.patient_calendar c using (subject_id)
+    """)[0]
+    assert latest_anchor == latest_admission == release_end_year
+    assert scalar(db, """
+        select count(*) from mimiciv_hosp.patients p join (
+            select subject_id, max(dischtime) last_discharge from mimiciv_hosp.admissions group by 1)
+        using (subject_id)
+        where p.dod < last_discharge::date or p.dod > last_discharge::date + 366
+    """) == 0
+    assert rows(db, "select release_end_year from synthetic_truth.generation") == [(release_end_year,)]
+
+
 # --- clinical structure ------------------------------------------------------------------------------------
 
 # Hospital stays, where the two admissions of a same-day transfer are one stay.
@@ -488,6 +642,9 @@ def test_identifier_scrambles_are_collision_free() -> None:
     ["--patients", "100", "--seed", "one"],
     ["--patients", "100", "--seed", "1", "--unknown-option"],
     ["--patients", "100"],
+    ["--patients", "100", "--seed", "1", "--release-end-year", "2018"],
+    ["--patients", "100", "--seed", "1", "--release-end-year", "2023"],
+    ["--patients", "100", "--seed", "1", "--release-end-year", "v2.2"],
 ])
 def test_bad_arguments_end_with_one_line_and_status_2(arguments: list[str], tmp_path: Path) -> None:
     db = tmp_path / "never.duckdb"
@@ -521,6 +678,13 @@ def test_skip_if_current_leaves_a_current_warehouse_alone(small_copy: Path) -> N
     result = generate(small_copy, patients=SMALL_PATIENTS, seed=SMALL_SEED, extra=["--skip-if-current"])
     assert len(result.stdout.splitlines()) == 1 and "already holds" in result.stdout
     assert (small_copy.stat().st_mtime_ns, content_hashes(small_copy)) == before
+
+
+def test_skip_if_current_regenerates_for_another_release_end_year(small_copy: Path) -> None:
+    result = generate(small_copy, patients=SMALL_PATIENTS, seed=SMALL_SEED,
+                      extra=["--skip-if-current", "--release-end-year", "2019"])
+    assert "wrote" in result.stdout
+    assert rows(small_copy, "select release_end_year from synthetic_truth.generation") == [(2019,)]
 
 
 def test_other_generation_replaces_raw_tables_and_keeps_other_schemas(small_db: Path,
