@@ -12,9 +12,10 @@ MIMIC-IV's quirks that affect these tables are reproduced at rates like the real
   OBSERVATION') are short: a stay longer than OBSERVATION_MAX_DAYS is never observation-type;
 - same-day transfers (about 3 % of admissions): an 'EU OBSERVATION' or 'EW EMER.' admission of a few hours,
   then, minutes later on the same day, an inpatient admission of the same patient under its own hadm_id;
-- about 27 % of in-hospital deaths are recorded with the discharge at the start of the day of death and
-  `deathtime` 10-24 hours later; the ICU stay of that admission ends at the death, past `dischtime`
-  (4 of 15 in-hospital deaths in MIMIC-IV's demo); the other deaths have deathtime = dischtime;
+- about 30 % of in-hospital deaths are recorded with the discharge at the start of the day of death and
+  `deathtime` 10-24 hours later (4 of 15 in-hospital deaths in MIMIC-IV's demo); the other deaths have
+  deathtime = dischtime. Most deaths follow an ICU stay, and the last ICU stay of a death ends at the death,
+  so for the former it ends 10-24 hours past `dischtime`;
 - a few percent of ICU stays start minutes before their admission or end minutes after its discharge.
 """
 
