@@ -1,6 +1,7 @@
 """Command line of the synthetic MIMIC-IV generator.
 
-    python -m generator --patients N --seed S --db PATH [--csv-dir DIR] [--skip-if-current]
+    python -m generator --patients N --seed S --db PATH [--release-end-year Y] [--csv-dir DIR]
+                        [--skip-if-current]
 
 Bad arguments end with one error line and exit status 2; a generation that cannot complete ends with one
 error line and exit status 1, leaving the warehouse as it was.
@@ -55,6 +56,19 @@ def seed_value(text: str) -> int:
     return value
 
 
+def release_end_year(text: str) -> int:
+    from generator.vocab import RELEASE_END_YEARS
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    first, last = RELEASE_END_YEARS
+    if not first <= value <= last:
+        raise argparse.ArgumentTypeError(f"{value} is outside {first}..{last}")
+    return value
+
+
 def writable_file(text: str) -> Path:
     path = Path(text)
     parent = path.parent
@@ -80,11 +94,17 @@ def writable_folder(text: str) -> Path:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from generator.vocab import DEFAULT_RELEASE_END_YEAR
+
     parser = OneLineParser(prog=PROG, description="Write a synthetic population shaped exactly like MIMIC-IV "
                                                   "(hosp and icu tables) into a DuckDB warehouse.")
     parser.add_argument("--patients", required=True, type=positive_patients, help="number of patients")
     parser.add_argument("--seed", required=True, type=seed_value, help="random seed (same seed, same data)")
     parser.add_argument("--db", required=True, type=writable_file, help="DuckDB file to write")
+    parser.add_argument("--release-end-year", type=release_end_year, default=DEFAULT_RELEASE_END_YEAR,
+                        help="last real calendar year of the release the population imitates, 2019 (MIMIC-IV "
+                             "v1.0-v2.2, like the open demo) to 2022 (v3.0-v3.1, the default): no admission "
+                             "lies after it and no anchor_year_group starts after it")
     parser.add_argument("--csv-dir", type=writable_folder,
                         help="also write PhysioNet's file layout (hosp/*.csv.gz, icu/icustays.csv.gz) here")
     parser.add_argument("--skip-if-current", action="store_true",
@@ -113,15 +133,16 @@ def run(args: argparse.Namespace, progress: Callable[[str], None]) -> None:
     from generator.pipeline import GENERATOR_VERSION
     from generator.warehouse import Generation, export_csv, holds_generation
 
-    wanted = Generation(GENERATOR_VERSION, args.patients, args.seed)
+    wanted = Generation(GENERATOR_VERSION, args.patients, args.seed, args.release_end_year)
     if args.skip_if_current and holds_generation(args.db, wanted):
         print(f"{args.db} already holds generator {GENERATOR_VERSION} data for {args.patients:,} patients "
-              f"with seed {args.seed}; left as it is")
+              f"with seed {args.seed} and release end year {args.release_end_year}; left as it is")
     else:
         started = time.perf_counter()
         written = generate(args.db, wanted, progress)
         print(f"wrote {written.patients:,} patients, {written.admissions:,} admissions, "
-              f"{written.diagnoses:,} diagnoses and {written.icu_stays:,} ICU stays (seed {written.seed}) "
+              f"{written.diagnoses:,} diagnoses and {written.icu_stays:,} ICU stays (seed {written.seed}, "
+              f"release end year {written.release_end_year}) "
               f"to {args.db} in {time.perf_counter() - started:.1f} s")
     if args.csv_dir is not None:
         files = export_csv(args.db, args.csv_dir)
@@ -140,7 +161,7 @@ def generate(db_path: Path, wanted: Generation, progress: Callable[[str], None])
     created = not db_path.exists()
     try:
         with duckdb.connect(str(db_path)) as con:
-            simulation = prepare(wanted.seed)
+            simulation = prepare(wanted.seed, wanted.release_end_year)
             progress(f"simulating {wanted.patients:,} patients")
             chunks = prefetched(simulate_chunks(simulation, wanted.patients, wanted.seed))
             with contextlib.closing(chunks):

@@ -1,9 +1,9 @@
-"""One generation: the fixed parts (model, code catalog, providers, identifier scrambles) and the population,
-simulated chunk by chunk.
+"""One generation: the fixed parts (model, code catalog, providers, identifier scrambles, the release's last
+real year) and the population, simulated chunk by chunk.
 
 Chunks have a fixed size and their own random stream (seeded by the seed and the chunk number), and
 identifiers are allocated by position in the whole generation, so the output depends only on the number of
-patients and the seed.
+patients, the seed and the release's last real year.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from generator.population import PopulationModel, build_model, simulate_patients
 from generator.vocab import provider_ids
 
 # Bump when the same patients and seed would give different data, so --skip-if-current regenerates.
-GENERATOR_VERSION = "1.0.0"
+GENERATOR_VERSION = "1.1.0"
 CHUNK_PATIENTS = 100_000
 # Keeps the expected admissions (about 1.5 per patient) well inside MIMIC's hadm_id range.
 MAX_PATIENTS = 6_000_000
@@ -48,6 +48,7 @@ class Simulation:
     subject_ids: IdScramble
     hadm_ids: IdScramble
     stay_ids: IdScramble
+    release_end_year: int
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,7 @@ class Chunk:
         return self.raw[table.qualified_name].num_rows
 
 
-def prepare(seed: int) -> Simulation:
+def prepare(seed: int, release_end_year: int) -> Simulation:
     package = load_package_data(ARCHETYPE_NAMES)
     model = build_model(ARCHETYPES, package)
     catalog = build_catalog(package)
@@ -75,6 +76,7 @@ def prepare(seed: int) -> Simulation:
         subject_ids=scramble(id_rng, SUBJECT_BASE),
         hadm_ids=scramble(id_rng, HADM_BASE),
         stay_ids=scramble(id_rng, STAY_BASE),
+        release_end_year=release_end_year,
     )
 
 
@@ -136,8 +138,9 @@ def prefetched(chunks: Iterator[Chunk]) -> Iterator[Chunk]:
 def simulate_chunk(simulation: Simulation, rng: np.random.Generator, size: int, first_patient: int,
                    first_admission: int, first_stay: int) -> Chunk:
     model = simulation.model
-    patients = simulate_patients(rng, size, model)
-    encounters = simulate_encounters(rng, patients, model, len(simulation.providers))
+    patients = simulate_patients(rng, size, model, simulation.release_end_year)
+    encounters = simulate_encounters(rng, patients, model, len(simulation.providers),
+                                     simulation.release_end_year)
     adm = encounters.admissions
     if first_admission + len(adm) > RANGE_SIZE:
         raise GenerationError(f"more than {RANGE_SIZE:,} admissions do not fit MIMIC's hadm_id range; "

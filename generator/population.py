@@ -1,9 +1,11 @@
 """Patients: archetype, latent burden and risk, demographics, anchor years and chronic conditions.
 
-Dates follow MIMIC-IV's de-identification: each patient has a real anchor year inside one of the 3-year
-anchor_year_groups and a shifted anchor_year in 2100-2196; every date of the patient is shifted by the same
-whole number of years (`year_shift`), so the real calendar year of any event is its shifted year minus the
-shift, as MIMIC's own conventions assume.
+Dates follow MIMIC-IV's de-identification: each patient has a real anchor year drawn uniformly inside one of
+the 3-year anchor_year_groups (not at its start) and a shifted anchor_year in 2100-2196; every date of the
+patient is shifted by the same whole number of years (`year_shift`), so the real calendar year of any event is
+its shifted year minus the shift, as MIMIC's own conventions assume. Only the groups a release reaches occur:
+a release ending in 2019 (like the v2.2 demo) has no '2020 - 2022' patients. Patients older than 89 in their
+anchor year are shown with anchor_age 91.
 """
 
 from __future__ import annotations
@@ -120,16 +122,29 @@ class Patients:
         return len(self.archetype)
 
 
-def simulate_patients(rng: np.random.Generator, size: int, model: PopulationModel) -> Patients:
+def anchor_year_groups(release_end_year: int) -> tuple[np.ndarray, np.ndarray]:
+    """Probability of each anchor_year_group in a release ending with `release_end_year`, and the number of
+    its real years the release covers. A group the release does not reach never occurs; one it cuts short
+    is rarer in proportion, since patients arrive at a steady rate."""
+    starts = vocab.FIRST_REAL_YEAR + vocab.GROUP_YEARS * np.arange(len(vocab.ANCHOR_YEAR_GROUPS))
+    covered = np.clip(release_end_year - starts + 1, 0, vocab.GROUP_YEARS)
+    weights = vocab.probabilities(vocab.ANCHOR_YEAR_GROUPS) * covered
+    return weights / weights.sum(), covered
+
+
+def simulate_patients(rng: np.random.Generator, size: int, model: PopulationModel,
+                      release_end_year: int) -> Patients:
     archetype = rng.choice(len(model.archetypes), size=size, p=model.attribute("prevalence"))
     burden = rng.standard_normal(size)
     latent_risk = sigmoid(model.attribute("risk_logit")[archetype]
                           + model.attribute("risk_spread")[archetype] * burden)
     female = rng.random(size) < model.attribute("female_share")[archetype]
     age = draw_ages(rng, archetype, model)
-    group = vocab.draw(rng, vocab.ANCHOR_YEAR_GROUPS, size)
-    real_anchor_year = (vocab.FIRST_REAL_YEAR + vocab.GROUP_YEARS * group
-                        + rng.integers(0, vocab.GROUP_YEARS, size))
+    group_p, covered = anchor_year_groups(release_end_year)
+    group = rng.choice(len(group_p), size=size, p=group_p)
+    # Uniform over the group's years the release covers.
+    within = np.floor(rng.random(size) * covered[group]).astype(np.int64)
+    real_anchor_year = vocab.FIRST_REAL_YEAR + vocab.GROUP_YEARS * group + within
     anchor_year = rng.integers(SHIFTED_ANCHOR_YEARS[0], SHIFTED_ANCHOR_YEARS[1] + 1, size)
     conditions = draw_conditions(rng, archetype, age, female, burden, model)
     band = np.searchsorted(vocab.MARITAL_AGE_BANDS, age, side="right")

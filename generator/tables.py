@@ -61,13 +61,12 @@ def admissions_table(patients: Patients, encounters: Encounters, subject_ids: np
                      hadm_ids: np.ndarray, providers: list[str]) -> pa.Table:
     adm = encounters.admissions
     patient = adm.patient
-    not_died = np.datetime64("NaT")
     return named(schema.ADMISSIONS, [
         pa.array(subject_ids[patient], type=pa.int32()),
         pa.array(hadm_ids, type=pa.int32()),
         timestamps(adm.admittime),
         timestamps(adm.dischtime),
-        timestamps(np.where(adm.died, adm.dischtime, not_died)),
+        timestamps(adm.deathtime),
         categorical(adm.admission_type, ADMISSION_TYPES),
         categorical(adm.provider, providers),
         categorical(adm.admission_location, ADMISSION_LOCATIONS),

@@ -19,6 +19,9 @@ ANCHOR_YEAR_GROUPS: Pool = (
 )
 FIRST_REAL_YEAR = 2008
 GROUP_YEARS = 3
+# Last real year of a release: v1.0-v2.2 (the open demo among them) end in 2019, v3.0-v3.1 in 2022.
+RELEASE_END_YEARS = (2019, 2022)
+DEFAULT_RELEASE_END_YEAR = 2022
 
 # Admissions through the ED, and the rest.
 ED_ADMISSION_TYPES: Pool = (
@@ -27,6 +30,14 @@ ED_ADMISSION_TYPES: Pool = (
 DIRECT_ADMISSION_TYPES: Pool = (
     ("ELECTIVE", 0.28), ("SURGICAL SAME DAY ADMISSION", 0.20), ("URGENT", 0.16), ("DIRECT EMER.", 0.12),
     ("DIRECT OBSERVATION", 0.10), ("OBSERVATION ADMIT", 0.08), ("AMBULATORY OBSERVATION", 0.06),
+)
+OBSERVATION_TYPES: tuple[str, ...] = (
+    "OBSERVATION ADMIT", "EU OBSERVATION", "DIRECT OBSERVATION", "AMBULATORY OBSERVATION",
+)
+# A same-day transfer: a short admission through the ED, then minutes later an inpatient admission.
+TRANSFER_FIRST_TYPES: Pool = (("EU OBSERVATION", 0.6), ("EW EMER.", 0.4))
+TRANSFER_NEXT_TYPES: Pool = (
+    ("URGENT", 0.45), ("DIRECT EMER.", 0.30), ("ELECTIVE", 0.15), ("SURGICAL SAME DAY ADMISSION", 0.10),
 )
 ED_ADMISSION_LOCATIONS: Pool = (("EMERGENCY ROOM", 0.97), ("WALK-IN/SELF REFERRAL", 0.03))
 DIRECT_ADMISSION_LOCATIONS: Pool = (
@@ -137,6 +148,12 @@ def probabilities(pool: Pool) -> np.ndarray:
 def draw(rng: np.random.Generator, pool: Pool, size: int) -> np.ndarray:
     """Indices into `pool`."""
     return rng.choice(len(pool), size=size, p=probabilities(pool))
+
+
+def partition(pool: Pool, chosen: tuple[str, ...]) -> tuple[Pool, Pool]:
+    """The pool's entries whose value is among `chosen`, and the others, with their weights."""
+    return (tuple(entry for entry in pool if entry[0] in chosen),
+            tuple(entry for entry in pool if entry[0] not in chosen))
 
 
 def universe(*pools: Pool) -> list[str]:

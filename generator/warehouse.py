@@ -21,7 +21,8 @@ from generator.pipeline import Chunk
 TRUTH = schema.TRUTH_SCHEMA
 TRUTH_TABLES: dict[str, str] = {
     "generation": "generator_version varchar not null, patients integer not null, seed bigint not null, "
-                  "admissions bigint not null, diagnoses bigint not null, icu_stays bigint not null",
+                  "release_end_year smallint not null, admissions bigint not null, "
+                  "diagnoses bigint not null, icu_stays bigint not null",
     "archetypes": "archetype varchar not null, label varchar not null, description varchar not null, "
                   "prevalence double not null",
     "patient_archetypes": "subject_id integer not null, archetype varchar not null, "
@@ -46,14 +47,15 @@ class Generation:
     version: str
     patients: int
     seed: int
+    release_end_year: int
     admissions: int = 0
     diagnoses: int = 0
     icu_stays: int = 0
 
 
 def holds_generation(db_path: Path, wanted: Generation) -> bool:
-    """True when the warehouse's recorded generation has the same version, patients and seed, and its raw
-    tables still hold the rows recorded for it."""
+    """True when the warehouse's recorded generation has the same version, patients, seed and release end
+    year, and its raw tables still hold the rows recorded for it."""
     if not db_path.exists():
         return False
     with duckdb.connect(str(db_path), read_only=True) as con:
@@ -67,13 +69,14 @@ def holds_generation(db_path: Path, wanted: Generation) -> bool:
         ):
             return False
         recorded = con.execute(
-            "select generator_version, patients, seed, admissions, diagnoses, icu_stays "
+            "select generator_version, patients, seed, release_end_year, admissions, diagnoses, icu_stays "
             f"from {TRUTH}.generation"
         ).fetchall()
         if len(recorded) != 1:
             return False
-        version, patients, seed, admissions, diagnoses, icu_stays = recorded[0]
-        if (version, patients, seed) != (wanted.version, wanted.patients, wanted.seed):
+        version, patients, seed, release_end_year, admissions, diagnoses, icu_stays = recorded[0]
+        if (version, patients, seed, release_end_year) != (
+                wanted.version, wanted.patients, wanted.seed, wanted.release_end_year):
             return False
         counts = [con.execute(f"select count(*) from {table.qualified_name}").fetchone()[0]
                   for table in (schema.PATIENTS, schema.ADMISSIONS, schema.DIAGNOSES_ICD, schema.ICUSTAYS)]
@@ -102,6 +105,7 @@ def write_generation(con: duckdb.DuckDBPyConnection, chunks: Iterable[Chunk],
             version=generation.version,
             patients=counts[schema.PATIENTS.qualified_name],
             seed=generation.seed,
+            release_end_year=generation.release_end_year,
             admissions=counts[schema.ADMISSIONS.qualified_name],
             diagnoses=counts[schema.DIAGNOSES_ICD.qualified_name],
             icu_stays=counts[schema.ICUSTAYS.qualified_name],
@@ -136,9 +140,9 @@ def insert(con: duckdb.DuckDBPyConnection, qualified_name: str, table: pa.Table)
 
 
 def insert_metadata(con: duckdb.DuckDBPyConnection, generation: Generation) -> None:
-    con.execute(f"insert into {TRUTH}.generation values (?, ?, ?, ?, ?, ?)", [
-        generation.version, generation.patients, generation.seed, generation.admissions, generation.diagnoses,
-        generation.icu_stays,
+    con.execute(f"insert into {TRUTH}.generation values (?, ?, ?, ?, ?, ?, ?)", [
+        generation.version, generation.patients, generation.seed, generation.release_end_year,
+        generation.admissions, generation.diagnoses, generation.icu_stays,
     ])
     con.executemany(f"insert into {TRUTH}.archetypes values (?, ?, ?, ?)", [
         [archetype.name, archetype.label, archetype.description, archetype.prevalence]

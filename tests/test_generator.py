@@ -9,6 +9,7 @@ import re
 import shutil
 import sys
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import duckdb
@@ -108,9 +109,9 @@ def test_truth_lives_only_in_its_own_schema(synthetic_raw: Path) -> None:
     assert distinct(synthetic_raw, "archetype", "synthetic_truth.archetypes") == {
         archetype.name for archetype in ARCHETYPES}
     generation = rows(synthetic_raw, """
-        select generator_version, patients, seed from synthetic_truth.generation
+        select generator_version, patients, seed, release_end_year from synthetic_truth.generation
     """)
-    assert generation == [(GENERATOR_VERSION, TEST_PATIENTS, TEST_SEED)]
+    assert generation == [(GENERATOR_VERSION, TEST_PATIENTS, TEST_SEED, vocab.DEFAULT_RELEASE_END_YEAR)]
 
 
 def test_keys_are_unique_and_in_mimic_ranges(synthetic_raw: Path) -> None:
@@ -192,9 +193,11 @@ def test_times_are_ordered(synthetic_raw: Path) -> None:
             select count(*) from (
                 select admittime, lag(dischtime) over (partition by subject_id order by admittime) previous
                 from mimiciv_hosp.admissions) where admittime < previous""",
-        "ICU stay outside its admission": """
+        "ICU stay outside its admission's care by more than minutes": """
             select count(*) from mimiciv_icu.icustays i join mimiciv_hosp.admissions a using (hadm_id)
-            where i.intime < a.admittime or i.outtime > a.dischtime or i.outtime <= i.intime""",
+            where i.intime < a.admittime - interval 1 hour
+               or i.outtime > greatest(a.dischtime, a.deathtime) + interval 1 hour
+               or i.outtime <= i.intime""",
         "los differs from outtime - intime": """
             select count(*) from mimiciv_icu.icustays
             where abs(los - epoch(outtime - intime) / 86400.0) > 1e-9""",
@@ -212,9 +215,9 @@ def test_deaths_are_consistent(synthetic_raw: Path) -> None:
             select count(*) from mimiciv_hosp.admissions
             where (deathtime is not null) <> (hospital_expire_flag = 1)
                or (hospital_expire_flag = 1) <> coalesce(discharge_location = 'DIED', false)""",
-        "deathtime is not the discharge": """
+        "death before the discharge or on another day": """
             select count(*) from mimiciv_hosp.admissions
-            where deathtime is not null and deathtime <> dischtime""",
+            where deathtime < dischtime or deathtime::date <> dischtime::date""",
         "dod differs from the in-hospital death": """
             select count(*) from mimiciv_hosp.admissions a join mimiciv_hosp.patients p using (subject_id)
             where a.deathtime is not null and p.dod is distinct from a.deathtime::date""",
@@ -331,20 +334,175 @@ def test_population_ratios_are_near_mimic(synthetic_raw: Path) -> None:
     assert 0.25 < never_admitted / patients < 0.5
 
 
+# --- MIMIC-IV quirks, at realistic rates -------------------------------------------------------------------
+
+# The admission before each one and whether it continues a same-day transfer: starts on the day, and after,
+# the previous discharge of the same patient.
+WITH_PREVIOUS = """
+    select *, lag(admission_type) over w previous_type, lag(admittime) over w previous_admittime,
+           lag(dischtime) over w previous_dischtime, lag(edregtime) over w previous_edregtime,
+           coalesce(admittime::date = lag(dischtime) over w::date and admittime >= lag(dischtime) over w,
+                    false) continues_transfer
+    from mimiciv_hosp.admissions window w as (partition by subject_id order by admittime)
+"""
+
+
+def test_some_deaths_are_recorded_after_the_discharge(synthetic_raw: Path) -> None:
+    """About 4 of 15 in-hospital deaths in MIMIC-IV's demo: the discharge at the start of the day of death,
+    the death hours later, the ICU stay running to the death."""
+    deaths, late, at_midnight, late_with_icu = rows(synthetic_raw, """
+        select count(*), count(*) filter (where deathtime > dischtime),
+               count(*) filter (where deathtime > dischtime and dischtime::time = '00:00:00'),
+               count(*) filter (where deathtime > dischtime and hadm_id in (
+                   select hadm_id from mimiciv_icu.icustays))
+        from mimiciv_hosp.admissions where deathtime is not null
+    """)[0]
+    assert deaths > 50
+    assert 0.18 <= late / deaths <= 0.38
+    assert at_midnight / late > 0.5 and late_with_icu / late > 0.4
+    checks = {
+        "late death not 10-24 h after a discharge early on the day of death": """
+            select count(*) from mimiciv_hosp.admissions where deathtime > dischtime
+              and (deathtime::date <> dischtime::date or dischtime::time > '03:00:00'
+                   or deathtime - dischtime not between interval 10 hour and interval 24 hour)""",
+        "death admission inconsistent": """
+            select count(*) from mimiciv_hosp.admissions a join mimiciv_hosp.patients p using (subject_id)
+            where a.deathtime is not null and (a.deathtime < a.dischtime or a.hospital_expire_flag <> 1
+                  or a.discharge_location is distinct from 'DIED' or p.dod <> a.deathtime::date)""",
+        "last ICU stay of a death not ending at the death": """
+            select count(*) from (
+                select a.deathtime, max(i.outtime) last_out from mimiciv_icu.icustays i
+                join mimiciv_hosp.admissions a using (hadm_id) where a.deathtime is not null group by all)
+            where last_out <> deathtime""",
+        "ICU stay of a late death not ending 10-30 h past the discharge": """
+            select count(*) from (
+                select a.dischtime, max(i.outtime) last_out from mimiciv_icu.icustays i
+                join mimiciv_hosp.admissions a using (hadm_id) where a.deathtime > a.dischtime group by all)
+            where last_out - dischtime not between interval 10 hour and interval 30 hour""",
+    }
+    for what, sql in checks.items():
+        assert scalar(synthetic_raw, sql) == 0, what
+
+
+def test_some_icu_stays_cross_their_admission_by_minutes(synthetic_raw: Path) -> None:
+    stays, early, late, widest = rows(synthetic_raw, """
+        select count(*), count(*) filter (where i.intime < a.admittime),
+               count(*) filter (where i.outtime > greatest(a.dischtime, a.deathtime)),
+               greatest(max(a.admittime - i.intime), max(i.outtime - greatest(a.dischtime, a.deathtime)))
+        from mimiciv_icu.icustays i join mimiciv_hosp.admissions a using (hadm_id)
+    """)[0]
+    assert 0.01 <= early / stays <= 0.06
+    assert 0.005 <= late / stays <= 0.05
+    assert widest <= timedelta(hours=1)
+
+
+def test_same_day_transfers(synthetic_raw: Path) -> None:
+    """An 'EU OBSERVATION' or 'EW EMER.' admission of a few hours through the ED, then minutes later on the
+    same day an inpatient admission of the same patient under its own hadm_id."""
+    admissions, transfers, bad = rows(synthetic_raw, f"""
+        select count(*), count(*) filter (where continues_transfer),
+               count(*) filter (where continues_transfer and (
+                   previous_type not in ('EU OBSERVATION', 'EW EMER.') or previous_edregtime is null
+                   or previous_dischtime - previous_admittime > interval 24 hour
+                   or admittime - previous_dischtime > interval 1 hour
+                   or admission_type in {tuple(vocab.OBSERVATION_TYPES)}))
+        from ({WITH_PREVIOUS})
+    """)[0]
+    assert 0.015 <= transfers / admissions <= 0.06
+    assert bad == 0
+
+
+def test_observation_admissions_are_short(synthetic_raw: Path) -> None:
+    observation, longest, median_days, others_median_days = rows(synthetic_raw, f"""
+        select avg((admission_type in {tuple(vocab.OBSERVATION_TYPES)})::int),
+               max(dischtime - admittime) filter (where admission_type in {tuple(vocab.OBSERVATION_TYPES)}),
+               median(epoch(dischtime - admittime) / 86400)
+                   filter (where admission_type in {tuple(vocab.OBSERVATION_TYPES)}),
+               median(epoch(dischtime - admittime) / 86400)
+                   filter (where admission_type not in {tuple(vocab.OBSERVATION_TYPES)})
+        from mimiciv_hosp.admissions
+    """)[0]
+    assert 0.05 <= observation <= 0.25
+    assert longest <= timedelta(days=2)
+    assert median_days < 1.5 and others_median_days > 3.0
+    types = distinct(synthetic_raw, "admission_type", "mimiciv_hosp.admissions")
+    assert types >= set(vocab.OBSERVATION_TYPES)
+
+
+def test_oldest_patients_are_shown_as_91(synthetic_raw: Path) -> None:
+    shown_91, over_89_otherwise = rows(synthetic_raw, """
+        select avg((anchor_age = 91)::int), count(*) filter (where anchor_age > 89 and anchor_age <> 91)
+        from mimiciv_hosp.patients
+    """)[0]
+    assert 0.005 <= shown_91 <= 0.04
+    assert over_89_otherwise == 0
+
+
+def test_patients_switch_from_icd9_to_icd10(synthetic_raw: Path) -> None:
+    """Patients with admissions on both sides of 2015-10-01 carry both versions, ICD-9 first."""
+    mixed, backwards = rows(synthetic_raw, """
+        with per_admission as (
+            select subject_id, hadm_id, min(icd_version) version, min(a.admittime) admittime
+            from mimiciv_hosp.diagnoses_icd join mimiciv_hosp.admissions a using (subject_id, hadm_id)
+            group by all),
+        per_patient as (
+            select subject_id, count(*) n, count(distinct version) = 2 is_mixed,
+                   max(admittime) filter (where version = 9) > min(admittime) filter (where version = 10)
+                       is_backwards
+            from per_admission group by 1)
+        select avg(is_mixed::int) filter (where n >= 2), count(*) filter (where is_backwards)
+        from per_patient
+    """)[0]
+    assert 0.03 <= mixed <= 0.15
+    assert backwards == 0
+
+
+def test_real_anchor_year_is_uniform_in_its_window(synthetic_raw: Path) -> None:
+    shares = dict(rows(synthetic_raw, """
+        select c.real_anchor_year - left(p.anchor_year_group, 4)::int, count(*) / sum(count(*)) over ()
+        from mimiciv_hosp.patients p join synthetic_truth.patient_calendar c using (subject_id) group by 1
+    """))
+    assert set(shares) == {0, 1, 2}
+    assert all(share == pytest.approx(1 / 3, abs=0.04) for share in shares.values())
+
+
+@pytest.mark.parametrize("release_end_year", [2019, 2020])
+def test_release_end_year_bounds_admissions_and_anchor_groups(release_end_year: int, tmp_path: Path) -> None:
+    db = tmp_path / "release.duckdb"
+    generate(db, patients=2000, seed=SMALL_SEED, extra=["--release-end-year", str(release_end_year)])
+    groups = vocab.values(vocab.ANCHOR_YEAR_GROUPS)
+    reached = {group for group in groups if int(str(group)[:4]) <= release_end_year}
+    assert distinct(db, "anchor_year_group", "mimiciv_hosp.patients") == reached
+    latest_anchor, latest_admission = rows(db, """
+        select max(c.real_anchor_year), max(year(greatest(a.dischtime, a.deathtime)) - c.year_shift)
+        from mimiciv_hosp.admissions a join synthetic_truth.patient_calendar c using (subject_id)
+    """)[0]
+    assert latest_anchor == latest_admission == release_end_year
+    assert scalar(db, """
+        select count(*) from mimiciv_hosp.patients p join (
+            select subject_id, max(dischtime) last_discharge from mimiciv_hosp.admissions group by 1)
+        using (subject_id)
+        where p.dod < last_discharge::date or p.dod > last_discharge::date + 366
+    """) == 0
+    assert rows(db, "select release_end_year from synthetic_truth.generation") == [(release_end_year,)]
+
+
 # --- clinical structure ------------------------------------------------------------------------------------
 
+# Hospital stays, where the two admissions of a same-day transfer are one stay.
 PER_ARCHETYPE = """
     with adm as (
-        select subject_id, count(*) admissions, sum(hospital_expire_flag) died_in_hospital,
-               count(*) filter (where readmitted) readmissions_30d
-        from (select *, admittime - lag(dischtime) over (partition by subject_id order by admittime)
-                        < interval 30 day readmitted
-              from mimiciv_hosp.admissions)
+        select subject_id, count(*) filter (where not continues) stays,
+               sum(hospital_expire_flag) died_in_hospital,
+               count(*) filter (where readmitted and not continues) readmissions_30d
+        from (select *, admittime - lag(dischtime) over w < interval 30 day readmitted,
+                     coalesce(admittime::date = lag(dischtime) over w::date, false) continues
+              from mimiciv_hosp.admissions window w as (partition by subject_id order by admittime))
         group by 1),
     icu as (select subject_id, sum(los) icu_days from mimiciv_icu.icustays group by 1),
     cond as (select subject_id, count(*) conditions from synthetic_truth.patient_conditions group by 1)
-    select t.archetype, count(*) patients, avg(coalesce(adm.admissions, 0)) admissions,
-           max(coalesce(adm.admissions, 0)) most_admissions,
+    select t.archetype, count(*) patients, avg(coalesce(adm.stays, 0)) stays,
+           max(coalesce(adm.stays, 0)) most_stays,
            avg(coalesce(adm.readmissions_30d, 0)) readmissions,
            avg(coalesce(icu.icu_days, 0)) icu_days, avg(coalesce(cond.conditions, 0)) conditions,
            min(coalesce(cond.conditions, 0)) fewest_conditions, avg((p.dod is not null)::int) died,
@@ -381,14 +539,14 @@ def test_archetypes_have_their_utilization_profiles(profiles: dict[str, dict[str
     icu_days = profiles["acute_icu_intensive"]["icu_days"]
     others = [profile["icu_days"] for name, profile in profiles.items() if name != "acute_icu_intensive"]
     assert icu_days > 3 * max(others)
-    assert highest(profiles, "admissions") == "multimorbid_frequent_utilizer"
+    assert highest(profiles, "stays") == "multimorbid_frequent_utilizer"
     assert highest(profiles, "readmissions") == "multimorbid_frequent_utilizer"
     assert highest(profiles, "age") == "frail_elderly_end_of_life"
     assert highest(profiles, "died") == "frail_elderly_end_of_life"
     assert profiles["frail_elderly_end_of_life"]["died"] > 0.7
     assert highest(profiles, "risk") == "frail_elderly_end_of_life"
     healthy = profiles["healthy_low_utilizer"]
-    assert healthy["most_admissions"] <= 1 and healthy["conditions"] == 0 and healthy["died"] == 0
+    assert healthy["most_stays"] <= 1 and healthy["conditions"] == 0 and healthy["died"] == 0
     assert min(profiles, key=lambda name: profiles[name]["risk"]) == "healthy_low_utilizer"
     assert profiles["multimorbid_frequent_utilizer"]["fewest_conditions"] >= 4
     assert profiles["chronic_stable"]["fewest_conditions"] >= 2
@@ -484,6 +642,9 @@ def test_identifier_scrambles_are_collision_free() -> None:
     ["--patients", "100", "--seed", "one"],
     ["--patients", "100", "--seed", "1", "--unknown-option"],
     ["--patients", "100"],
+    ["--patients", "100", "--seed", "1", "--release-end-year", "2018"],
+    ["--patients", "100", "--seed", "1", "--release-end-year", "2023"],
+    ["--patients", "100", "--seed", "1", "--release-end-year", "v2.2"],
 ])
 def test_bad_arguments_end_with_one_line_and_status_2(arguments: list[str], tmp_path: Path) -> None:
     db = tmp_path / "never.duckdb"
@@ -517,6 +678,13 @@ def test_skip_if_current_leaves_a_current_warehouse_alone(small_copy: Path) -> N
     result = generate(small_copy, patients=SMALL_PATIENTS, seed=SMALL_SEED, extra=["--skip-if-current"])
     assert len(result.stdout.splitlines()) == 1 and "already holds" in result.stdout
     assert (small_copy.stat().st_mtime_ns, content_hashes(small_copy)) == before
+
+
+def test_skip_if_current_regenerates_for_another_release_end_year(small_copy: Path) -> None:
+    result = generate(small_copy, patients=SMALL_PATIENTS, seed=SMALL_SEED,
+                      extra=["--skip-if-current", "--release-end-year", "2019"])
+    assert "wrote" in result.stdout
+    assert rows(small_copy, "select release_end_year from synthetic_truth.generation") == [(2019,)]
 
 
 def test_other_generation_replaces_raw_tables_and_keeps_other_schemas(small_db: Path,
