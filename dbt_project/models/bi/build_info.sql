@@ -1,10 +1,9 @@
 {#- Which build and data the marts of schema bi come from, for dashboards to show next to the figures: the
-    segmentation of record and why it was chosen, the data's last real year, and the living and deceased
-    populations the marts describe (both hidden when either is below the cell-size floor, since the other
-    would give it away). -#}
+    segmentation of record and why it was chosen, the data's last real year and the population size. The
+    living are counted per tier in care_management_summary; a living or deceased total here would let a hidden
+    tier count be recovered from the shown ones. -#}
 {%- set truth = adapter.get_relation(database=target.database, schema='synthetic_truth',
                                      identifier='patient_archetypes') if execute else none %}
-{%- set min_cell_size = bi_min_cell_size() -%}
 
 with evaluation as (
     select segmentation_method, segmentation_reason from {{ ref('cluster_evaluation') }}
@@ -14,12 +13,10 @@ data_end as (
     select data_end_real_year, data_end_source from {{ ref('int_data_end') }}
 ),
 
-vital_status as (
-    select
-        count(*) as n_patients,
-        count(*) filter (where not is_deceased) as n_living,
-        count(*) filter (where is_deceased) as n_deceased
-    from {{ ref('patient_features') }}
+-- The population total exactly as segment_tier_matrix shows or hides it.
+population as (
+    select n_patients from {{ ref('segment_tier_matrix') }}
+    where row_type = 'population_total'
 ),
 
 decision as (
@@ -36,13 +33,9 @@ select
         as data_source,
     data_end.data_end_real_year::integer as data_end_real_year,
     data_end.data_end_source::varchar as data_end_source,
-    vital_status.n_patients::bigint as n_patients,
-    (case when least(vital_status.n_living, vital_status.n_deceased) >= {{ min_cell_size }}
-        then vital_status.n_living end)::bigint as n_living,
-    (case when least(vital_status.n_living, vital_status.n_deceased) >= {{ min_cell_size }}
-        then vital_status.n_deceased end)::bigint as n_deceased,
+    population.n_patients::bigint as n_patients,
     decision.segmentation_method::varchar as segmentation_method,
     decision.segmentation_reason::varchar as segmentation_reason
-from vital_status
+from population
 cross join data_end
 cross join decision

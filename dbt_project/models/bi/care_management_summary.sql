@@ -1,14 +1,25 @@
-{#- One row per risk tier for care-management planning: how many living patients, how risky, what their care is
-    estimated to cost and what the tier's care model recommends. Patients with a recorded death are left out of
-    sizes, costs and interventions (they are never offered care); the utilization and outcome rates come from
-    population_kpis (dimension 'risk_tier') and describe all patients of the tier, living and deceased, as
-    outcome measures must. -#}
+{#- One row per risk tier for care-management planning: how many patients, how many of them living (the cohort a
+    program staffs for), how risky and costly the living are and what the tier's care model recommends them.
+    The deceased are never offered care. Tier sizes and shares come suppressed from segment_tier_matrix (all
+    patients), the utilization and outcome rates from population_kpis (dimension 'risk_tier', all patients of
+    the tier, living and deceased, as outcome rates must). n_living is shown only when it and the tier's
+    deceased (n_patients - n_living) are each 0 or at least the cell-size floor, so neither can be a small
+    count; no living total is published, so a hidden n_living cannot be recovered from the others. -#}
 {%- set top_list_length = bi_number_var('bi_top_list_length', minimum=1, whole=true) -%}
 {%- set min_cell_size = bi_min_cell_size() -%}
 
-with patients as (
+with all_patients as (
     select * from {{ ref('patient_population') }}
+),
+
+patients as (
+    select * from all_patients
     where vital_status = 'living'
+),
+
+tier_sizes as (
+    select risk_tier, n_patients, share_of_population, is_suppressed from {{ ref('segment_tier_matrix') }}
+    where row_type = 'tier_total'
 ),
 
 tier_kpis as (
@@ -24,33 +35,25 @@ care_interventions as (
     select risk_tier, condition_family, condition, priority, intervention from {{ ref('care_interventions') }}
 ),
 
-tier_counts as (
-    select risk_tiers.risk_tier, count(patients.subject_id) as n_patients
+tier_vital_counts as (
+    select
+        risk_tiers.risk_tier,
+        count(all_patients.subject_id) filter (where all_patients.vital_status = 'living') as n_living,
+        count(all_patients.subject_id) filter (where all_patients.vital_status = 'deceased') as n_deceased
     from risk_tiers
-    left join patients
-        on risk_tiers.risk_tier = patients.risk_tier
+    left join all_patients
+        on risk_tiers.risk_tier = all_patients.risk_tier
     group by risk_tiers.risk_tier
 ),
 
-tier_counts_ranked as (
-    select
-        *,
-        sum(n_patients) over () as n_living,
-        count(*) filter (where n_patients < {{ min_cell_size }}) over () as n_small_tiers,
-        row_number() over (order by n_patients, risk_tier) as size_rank
-    from tier_counts
-),
-
--- A single hidden tier could be recovered from the living total, so the next smallest tier is hidden with it.
-tier_sizes as (
+living_sizes as (
     select
         risk_tier,
-        n_patients < {{ min_cell_size }} or (n_small_tiers = 1 and size_rank = 2) as is_suppressed,
-        case when not (n_patients < {{ min_cell_size }} or (n_small_tiers = 1 and size_rank = 2))
-            then n_patients end as n_patients,
-        case when not (n_patients < {{ min_cell_size }} or (n_small_tiers = 1 and size_rank = 2))
-            then n_patients / nullif(n_living, 0) end as share_of_population
-    from tier_counts_ranked
+        case
+            when n_living >= {{ min_cell_size }} and (n_deceased = 0 or n_deceased >= {{ min_cell_size }})
+                then n_living
+        end as n_living
+    from tier_vital_counts
 ),
 
 tier_statistics as (
@@ -94,23 +97,26 @@ select
     risk_tiers.description::varchar as tier_description,
     tier_sizes.n_patients::bigint as n_patients,
     tier_sizes.share_of_population::double as share_of_population,
-    -- Averages and costs describe the tier only while its size is shown.
-    (case when tier_sizes.n_patients is not null then tier_statistics.avg_risk_score end)::double
+    living_sizes.n_living::bigint as n_living,
+    -- Averages and costs describe the tier's living only while their number is shown.
+    (case when living_sizes.n_living is not null then tier_statistics.avg_risk_score end)::double
         as avg_risk_score,
-    (case when tier_sizes.n_patients is not null then tier_statistics.avg_annual_cost_usd end)::double
+    (case when living_sizes.n_living is not null then tier_statistics.avg_annual_cost_usd end)::double
         as avg_annual_cost_usd,
-    (case when tier_sizes.n_patients is not null then tier_statistics.total_annual_cost_usd end)::double
+    (case when living_sizes.n_living is not null then tier_statistics.total_annual_cost_usd end)::double
         as total_annual_cost_usd,
     tier_kpis.n_admissions::bigint as n_admissions,
     tier_kpis.avg_los_days::double as avg_los_days,
     tier_kpis.readmission_rate_30d::double as readmission_rate_30d,
     tier_kpis.one_year_mortality_rate::double as one_year_mortality_rate,
     core_interventions.interventions::varchar as core_interventions,
-    (case when tier_sizes.n_patients is not null then top_condition_interventions.items end)::varchar
+    (case when living_sizes.n_living is not null then top_condition_interventions.items end)::varchar
         as condition_interventions,
-    (tier_sizes.is_suppressed or tier_kpis.is_suppressed)::boolean as is_suppressed,
+    (tier_sizes.is_suppressed or tier_kpis.is_suppressed or living_sizes.n_living is null)::boolean
+        as is_suppressed,
     nullif(concat_ws(', ',
         case when tier_sizes.is_suppressed then 'n_patients' end,
+        case when living_sizes.n_living is null then 'n_living' end,
         case when tier_kpis.n_admissions is null then 'n_admissions' end
     ), '')::varchar as suppressed_columns
 from tier_sizes
@@ -118,6 +124,8 @@ inner join tier_kpis
     on tier_sizes.risk_tier = tier_kpis.dimension_value
 left join risk_tiers
     on tier_sizes.risk_tier = risk_tiers.risk_tier
+left join living_sizes
+    on tier_sizes.risk_tier = living_sizes.risk_tier
 left join tier_statistics
     on tier_sizes.risk_tier = tier_statistics.risk_tier
 left join core_interventions
