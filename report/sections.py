@@ -420,10 +420,9 @@ def risk_distribution(export: Export) -> Section:
                 y=plain(tiers["n_patients"]),
                 marker_color=[TIER_COLORS[name] for name in names],
                 meta=COUNT_META,
-                customdata=plain(tiers["avg_risk_score"]),
                 showlegend=False,
                 text=[f"average score {fmt.decimal(score)}" for score in tiers["avg_risk_score"]],
-                hovertemplate="%{x}: %{y:,} patients, average score %{customdata:.2f}<extra></extra>",
+                hovertemplate="%{x}: %{y:,} patients, %{text}<extra></extra>",
             )
         )
         figure.add_trace(suppressed_marks(names, tiers["n_patients"]))
@@ -698,7 +697,6 @@ def cohorts(export: Export) -> Section:
                 name=label,
                 marker_color=PALETTE[index],
                 meta=COUNT_META,
-                customdata=plain(group["readmission_rate_30d"]),
                 hovertemplate="%{y}: %{x:,} patients<extra></extra>",
             )
         )
