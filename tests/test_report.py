@@ -33,8 +33,16 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 ARTIFACTS = REPO_ROOT / "artifacts"
 SCREENSHOT = ARTIFACTS / "population_report.png"
-CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync")
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
 # Every Plotly figure drawn: its root SVG exists and Plotly has laid it out.
 RENDERED_CHARTS_JS = """
 return [...document.querySelectorAll('.chart .js-plotly-plot')]
@@ -77,11 +85,18 @@ def browser(population_report: Path) -> Iterator[webdriver.Chrome]:
 
 def published_counts(export: Export) -> set[int]:
     """Every count the export publishes (columns n_*), the only counts the report may show."""
-    return {int(value) for frame in export.tables.values() for column in frame.columns if column.startswith("n_")
-            for value in frame[column].dropna()}
+    return {
+        int(value)
+        for frame in export.tables.values()
+        for column in frame.columns
+        if column.startswith("n_")
+        for value in frame[column].dropna()
+    }
 
 
-def test_every_chart_renders_without_console_errors(browser: webdriver.Chrome, population_report: Path) -> None:
+def test_every_chart_renders_without_console_errors(
+    browser: webdriver.Chrome, population_report: Path
+) -> None:
     expected = population_report.read_text().count('<div class="chart">')
     assert expected >= 8
     WebDriverWait(browser, 30).until(lambda driver: driver.execute_script(RENDERED_CHARTS_JS) == expected)
@@ -96,8 +111,9 @@ def test_every_chart_renders_without_console_errors(browser: webdriver.Chrome, p
     assert SCREENSHOT.stat().st_size > 100_000
 
 
-def test_charts_show_only_published_counts_at_or_above_the_floor(browser: webdriver.Chrome,
-                                                                 export: Export) -> None:
+def test_charts_show_only_published_counts_at_or_above_the_floor(
+    browser: webdriver.Chrome, export: Export
+) -> None:
     WebDriverWait(browser, 30).until(lambda driver: driver.execute_script(RENDERED_CHARTS_JS) > 0)
     values = browser.execute_script(COUNT_VALUES_JS)
     assert values, "no chart carries counts: the check below would prove nothing"
@@ -111,8 +127,12 @@ def test_report_text_holds_no_count_below_the_floor(population_report: Path, exp
     assert counts and min(counts) >= export.min_cell_size
     assert set(counts) <= published_counts(export)
     # The test population has suppressed cells, and the page marks them rather than leaving them out.
-    n_hidden = sum(int(frame[column].isna().sum()) for frame in export.tables.values()
-                   for column in frame.columns if column.startswith("n_"))
+    n_hidden = sum(
+        int(frame[column].isna().sum())
+        for frame in export.tables.values()
+        for column in frame.columns
+        if column.startswith("n_")
+    )
     assert n_hidden > 0
     assert page.count(fmt.SUPPRESSED) >= 10
 
@@ -147,21 +167,53 @@ def test_figures_missing_from_the_export_are_announced(export: Export) -> None:
 def later_export(export: Export) -> Export:
     """The export as it will look once schema bi holds the figures the report asks for."""
     build_info = export.tables["build_info"].assign(
-        segmentation_method="kmeans, k = 6", segmentation_reason="highest silhouette among stable candidates",
-        data_source="synthetic", data_start_year=2008, data_end_year=2022,
-        n_patients_living=2800, n_patients_deceased=200)
-    roc = pd.DataFrame({"outcome": ["death_1y"] * 6, "scorer": ["risk_score"] * 3 + ["charlson"] * 3,
-                        "false_positive_rate": [0, 0.3, 1] * 2, "true_positive_rate": [0, 0.7, 1, 0, 0.6, 1]})
-    auroc = pd.DataFrame({"outcome": ["death_1y"] * 2, "scorer": ["risk_score", "charlson"], "auroc": [0.8, 0.7]})
-    evaluation = pd.DataFrame({"algorithm": ["kmeans", "kmeans", "gmm"], "parameter_value": [2.0, 3.0, 2.0],
-                               "silhouette": [0.4, 0.5, 0.3], "davies_bouldin": [1.0, 0.9, 1.2],
-                               "stability": [0.9, 0.95, 0.8], "is_selected": [False, True, False]})
-    distribution = pd.DataFrame({"risk_tier": ["low", "low", "complex"], "score_bin_lower": [0.0, 0.1, 0.7],
-                                 "score_bin_upper": [0.1, 0.2, 0.8], "n_patients": [500, 300, 40]})
+        segmentation_method="kmeans, k = 6",
+        segmentation_reason="highest silhouette among stable candidates",
+        data_source="synthetic",
+        data_start_year=2008,
+        data_end_year=2022,
+        n_patients_living=2800,
+        n_patients_deceased=200,
+    )
+    roc = pd.DataFrame(
+        {
+            "outcome": ["death_1y"] * 6,
+            "scorer": ["risk_score"] * 3 + ["charlson"] * 3,
+            "false_positive_rate": [0, 0.3, 1] * 2,
+            "true_positive_rate": [0, 0.7, 1, 0, 0.6, 1],
+        }
+    )
+    auroc = pd.DataFrame(
+        {"outcome": ["death_1y"] * 2, "scorer": ["risk_score", "charlson"], "auroc": [0.8, 0.7]}
+    )
+    evaluation = pd.DataFrame(
+        {
+            "algorithm": ["kmeans", "kmeans", "gmm"],
+            "parameter_value": [2.0, 3.0, 2.0],
+            "silhouette": [0.4, 0.5, 0.3],
+            "davies_bouldin": [1.0, 0.9, 1.2],
+            "stability": [0.9, 0.95, 0.8],
+            "is_selected": [False, True, False],
+        }
+    )
+    distribution = pd.DataFrame(
+        {
+            "risk_tier": ["low", "low", "complex"],
+            "score_bin_lower": [0.0, 0.1, 0.7],
+            "score_bin_upper": [0.1, 0.2, 0.8],
+            "n_patients": [500, 300, 40],
+        }
+    )
     rejects = pd.DataFrame({"source_table": ["admissions"], "reject_reason": ["orphan"], "n_rows": [25]})
-    tables = {**export.tables, "build_info": build_info, "risk_roc_curve": roc, "risk_validation": auroc,
-              "cluster_evaluation": evaluation, "risk_score_distribution": distribution,
-              "data_quality_rejects": rejects}
+    tables = {
+        **export.tables,
+        "build_info": build_info,
+        "risk_roc_curve": roc,
+        "risk_validation": auroc,
+        "cluster_evaluation": evaluation,
+        "risk_score_distribution": distribution,
+        "data_quality_rejects": rejects,
+    }
     return dataclasses.replace(export, tables=tables)
 
 
@@ -184,7 +236,9 @@ def test_summary_names_population_segments_and_paths(export: Export, tmp_path: P
     assert str((tmp_path / "report.html").resolve()) in text and "make sql" in text
 
 
-def test_build_progress_prints_stages_once_and_keeps_test_lines_out(capsys: pytest.CaptureFixture[str]) -> None:
+def test_build_progress_prints_stages_once_and_keeps_test_lines_out(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     lines = [
         "18:03:14  1 of 9 START seed file reference.age_buckets .................. [RUN]",
         "18:03:14  1 of 9 OK loaded seed file reference.age_buckets ................ [INSERT 5 in 0.13s]",
@@ -202,8 +256,11 @@ def test_build_progress_prints_stages_once_and_keeps_test_lines_out(capsys: pyte
         assert NODE_LINE.match(line), line
         handler(line)
     printed = capsys.readouterr().out.splitlines()
-    assert printed == ["    [   1/9] reference tables (seeds)", "    [   2/9] staging views",
-                       "    [   6/9] clustering: cluster_evaluation"]
+    assert printed == [
+        "    [   1/9] reference tables (seeds)",
+        "    [   2/9] staging views",
+        "    [   6/9] clustering: cluster_evaluation",
+    ]
     assert result.warnings == ["no_rejected_rows (WARN 3 in 0.1s)"]
     assert result.errors == ["creating sql table model bi.build_info (ERROR in 0.2s)"]
     assert result.statuses == {"OK": 1, "PASS": 1, "WARN": 1, "ERROR": 1}
@@ -226,8 +283,11 @@ def test_a_warehouse_open_elsewhere_fails_in_one_line(synthetic_warehouse: Path,
     shutil.copy(synthetic_warehouse, warehouse)
     holder = duckdb.connect(str(warehouse))
     try:
-        result = run_cli([sys.executable, "-m", "report.run", "build"], check=False,
-                         env={"WAREHOUSE": str(warehouse), "RUN_LOG_DIR": str(tmp_path / "logs")})
+        result = run_cli(
+            [sys.executable, "-m", "report.run", "build"],
+            check=False,
+            env={"WAREHOUSE": str(warehouse), "RUN_LOG_DIR": str(tmp_path / "logs")},
+        )
     finally:
         holder.close()
     assert result.returncode == 1
@@ -248,36 +308,62 @@ def documented_commands() -> list[tuple[str, str, str]]:
     for path in [REPO_ROOT / "README.md", *sorted((REPO_ROOT / "docs").glob("*.md"))]:
         for language, body in FENCED_BLOCK.findall(path.read_text()):
             joined = body.replace("\\\n", " ")
-            commands = [joined] if language == "python" else [
-                line for line in joined.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+            commands = (
+                [joined]
+                if language == "python"
+                else [
+                    line for line in joined.splitlines() if line.strip() and not line.lstrip().startswith("#")
+                ]
+            )
             found += [(path.name, language, command) for command in commands]
     return found
 
 
 @pytest.fixture(scope="module")
-def sandbox(synthetic_warehouse: Path, synthetic_export: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A copy of the repository's layout (linked) with the test warehouse and export in place of the user's."""
+def sandbox(
+    synthetic_warehouse: Path, synthetic_export: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """A linked copy of the repository with the test warehouse and export in place of the user's."""
     root = tmp_path_factory.mktemp("sandbox")
     for entry in REPO_ROOT.iterdir():
         if entry.name not in {"warehouse.duckdb", "exports", "target", "logs", "settings.yml", "artifacts"}:
             (root / entry.name).symlink_to(entry)
     shutil.copy(synthetic_warehouse, root / "warehouse.duckdb")
-    run_cli([sys.executable, "-m", "publish", "--db", "warehouse.duckdb", "--out", "exports"], cwd=root,
-            env={"WAREHOUSE": "warehouse.duckdb"})
+    run_cli(
+        [sys.executable, "-m", "publish", "--db", "warehouse.duckdb", "--out", "exports"],
+        cwd=root,
+        env={"WAREHOUSE": "warehouse.duckdb"},
+    )
     return root
 
 
 def test_documented_commands_run_as_written(sandbox: Path) -> None:
     commands = documented_commands()
     assert len(commands) >= 10
-    env = {key: value for key, value in os.environ.items()
-           if key not in {"WAREHOUSE", "EXPORTS", "SETTINGS", "MAKEFLAGS", "MFLAGS", "MAKELEVEL"}}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"WAREHOUSE", "EXPORTS", "SETTINGS", "MAKEFLAGS", "MFLAGS", "MAKELEVEL"}
+    }
     for source, language, command in commands:
         words = command.split()
         if words[:1] == ["make"] and len(words) > 1 and words[1] in DRY_RUN_TARGETS:
             command = command.replace("make", "make -n", 1)
-        args = ([str(sandbox / ".venv/bin/python"), "-c", command] if language == "python"
-                else ["bash", "-c", command])
-        result = subprocess.run(args, cwd=sandbox, env=env, capture_output=True, text=True, timeout=300,
-                                stdin=subprocess.DEVNULL, check=False)
-        assert result.returncode == 0, f"{source}: {command}\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}"
+        args = (
+            [str(sandbox / ".venv/bin/python"), "-c", command]
+            if language == "python"
+            else ["bash", "-c", command]
+        )
+        result = subprocess.run(
+            args,
+            cwd=sandbox,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
+        assert result.returncode == 0, (
+            f"{source}: {command}\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}"
+        )
