@@ -10,11 +10,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from report.page import write_report
+from report.page import REPORT_FILE, write_report
 from report.source import ExportMissingError, read_export
 
 EXIT_ERROR = 1
-REPORT_FILE = "population_report.html"
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -13,6 +13,7 @@ from report.sections import Section, Unavailable, all_sections
 from report.source import Export
 
 DBT_PROJECT = "patient_segmentation"
+REPORT_FILE = "population_report.html"
 STYLE = """
 body { font-family: system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif; margin: 0; color: #222;
        background: #f6f7f9; line-height: 1.45; }

@@ -20,8 +20,7 @@ from pathlib import Path
 
 import duckdb
 
-from report.__main__ import REPORT_FILE
-from report.page import write_report
+from report.page import REPORT_FILE, write_report
 from report.settings import SettingsError, dbt_flags
 from report.source import ExportMissingError, read_export
 from report.summary import print_summary

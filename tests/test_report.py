@@ -4,6 +4,7 @@ the report in a real browser (headless Chromium), the commands of README and doc
 from __future__ import annotations
 
 import dataclasses
+import io
 import os
 import re
 import shutil
@@ -16,6 +17,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
+import yaml
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.support.ui import WebDriverWait
@@ -25,6 +27,7 @@ from report.page import render
 from report.run import NODE_LINE, BuildResult, build_progress, lock_message
 from report.sections import Section, all_sections
 from report.settings import SettingsError, dbt_flags
+from report.shell import interactive
 from report.source import Export, read_export
 from report.summary import summary_text
 from tests.conftest import REPO_ROOT, run_cli
@@ -278,6 +281,17 @@ def test_settings_file_vars_apply_and_one_off_vars_win(tmp_path: Path) -> None:
         dbt_flags(settings, "")
 
 
+def test_interactive_shell_runs_statements_and_lists_tables(
+    synthetic_export: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    statements = "select 41 + 1\n  as answer;\nselect nonsense;\n.tables\n.quit\n"
+    monkeypatch.setattr(sys, "stdin", io.StringIO(statements))
+    assert interactive(synthetic_export / "bi.duckdb") == 0
+    output = capsys.readouterr()
+    assert "answer" in output.out and "42" in output.out and "main.segment_profiles" in output.out
+    assert output.err.startswith("error: ") and "nonsense" in output.err
+
+
 def test_a_warehouse_open_elsewhere_fails_in_one_line(synthetic_warehouse: Path, tmp_path: Path) -> None:
     warehouse = tmp_path / "warehouse.duckdb"
     shutil.copy(synthetic_warehouse, warehouse)
@@ -367,3 +381,15 @@ def test_documented_commands_run_as_written(sandbox: Path) -> None:
         assert result.returncode == 0, (
             f"{source}: {command}\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}"
         )
+
+
+def test_exposures_point_at_sections_of_the_report(population_report: Path) -> None:
+    exposures_file = REPO_ROOT / "dbt_project/models/bi/_bi__exposures.yml"
+    exposures = yaml.safe_load(exposures_file.read_text())["exposures"]
+    section_ids = set(re.findall(r'<section id="([^"]+)"', population_report.read_text()))
+    for exposure in exposures:
+        path, _, anchor = exposure["url"].partition("#")
+        assert path == "../exports/population_report.html", exposure["name"]
+        assert not anchor or anchor in section_ids, exposure["name"]
+    overview = (REPO_ROOT / "dbt_project/models/_overview.md").read_text()
+    assert overview.startswith("{% docs __overview__ %}") and "population_report.html" in overview
