@@ -59,65 +59,65 @@ def overall_kpis(export: Export) -> pd.Series:
     return kpis[kpis["dimension"] == "overall"].iloc[0]
 
 
+Facts = tuple[list[tuple[str, str]], list[Unavailable]]
+
+
+def living_facts(export: Export) -> Facts:
+    living = export.value("build_info", "n_patients_living")
+    deceased = export.value("build_info", "n_patients_deceased")
+    if living is None and deceased is None:
+        columns = ("n_patients_living", "n_patients_deceased")
+        return [], [Unavailable("living and deceased patients", "build_info", columns)]
+    floor = export.min_cell_size
+    return [("Living", fmt.count(living, floor)), ("Deceased", fmt.count(deceased, floor))], []
+
+
+def source_facts(export: Export) -> Facts:
+    source = export.value("build_info", "data_source")
+    if source is None:
+        columns = ("data_source", "data_start_year", "data_end_year")
+        return [], [Unavailable("the data source and its date range", "build_info", columns)]
+    span = [export.value("build_info", "data_start_year"), export.value("build_info", "data_end_year")]
+    dates = " – ".join(str(year) for year in span if year is not None)
+    return [("Data source", f"{source} ({dates})" if dates else str(source))], []
+
+
+def method_facts(export: Export) -> Facts:
+    method = export.value("build_info", "segmentation_method") or export.value(
+        "build_info", "selected_algorithm"
+    )
+    reason = export.value("build_info", "segmentation_reason")
+    if reason is None:
+        columns = ("segmentation_method", "segmentation_reason")
+        missing = Unavailable("why this segmentation method was chosen", "build_info", columns)
+        return [("Segmentation", str(method))], [missing]
+    return [("Segmentation", str(method)), ("Why this method", str(reason))], []
+
+
+def build_facts(export: Export) -> Facts:
+    build = export.tables["build_info"].iloc[0]
+    started = f"{pd.Timestamp(build['built_at']):%Y-%m-%d %H:%M} UTC"
+    floor = export.min_cell_size
+    return [
+        ("Build", f"{build['build_id']} (started {started}, dbt {build['dbt_version']})"),
+        ("Export", str(export.manifest.get("export_id", "unknown"))),
+        ("Small-cell floor", f"counts below {floor} are suppressed, with any cell that would reveal them"),
+    ], []
+
+
 def overview(export: Export) -> Section:
     floor = export.min_cell_size
     overall = overall_kpis(export)
-    build = export.tables["build_info"].iloc[0]
-    method = export.value("build_info", "segmentation_method")
-    reason = export.value("build_info", "segmentation_reason")
-    source = export.value("build_info", "data_source")
-    facts = [
-        ("Patients", fmt.count(overall["n_patients"], floor)),
-        ("Hospital admissions", fmt.count(overall["n_admissions"], floor)),
-    ]
-    unavailable = []
-    living, deceased = (
-        export.value("build_info", "n_patients_living"),
-        export.value("build_info", "n_patients_deceased"),
-    )
-    if living is None and deceased is None:
-        unavailable.append(
-            Unavailable(
-                "living and deceased patients", "build_info", ("n_patients_living", "n_patients_deceased")
-            )
-        )
-    else:
-        facts += [("Living", fmt.count(living, floor)), ("Deceased", fmt.count(deceased, floor))]
-    if source is None:
-        unavailable.append(
-            Unavailable(
-                "the data source and its date range",
-                "build_info",
-                ("data_source", "data_start_year", "data_end_year"),
-            )
-        )
-    else:
-        span = [export.value("build_info", "data_start_year"), export.value("build_info", "data_end_year")]
-        dates = " – ".join(str(year) for year in span if year is not None)
-        facts.append(("Data source", f"{source} ({dates})" if dates else str(source)))
-    facts.append(("Segmentation", str(method or build["selected_algorithm"])))
-    if reason is None:
-        unavailable.append(
-            Unavailable(
-                "why this segmentation method was chosen",
-                "build_info",
-                ("segmentation_method", "segmentation_reason"),
-            )
-        )
-    else:
-        facts.append(("Why this method", str(reason)))
-    facts += [
-        (
-            "Build",
-            f"{build['build_id']} (started {pd.Timestamp(build['built_at']):%Y-%m-%d %H:%M} UTC, "
-            f"dbt {build['dbt_version']})",
-        ),
-        ("Export", str(export.manifest.get("export_id", "unknown"))),
-        ("Small-cell floor", f"counts below {floor} are suppressed, with any cell that would reveal them"),
-    ]
+    patients, admissions = fmt.count(overall["n_patients"], floor), fmt.count(overall["n_admissions"], floor)
+    facts = [("Patients", patients), ("Hospital admissions", admissions)]
+    unavailable: list[Unavailable] = []
+    for part_facts, part_missing in (
+        part(export) for part in (living_facts, source_facts, method_facts, build_facts)
+    ):
+        facts += part_facts
+        unavailable += part_missing
     reading = (
-        f"{fmt.count(overall['n_patients'], floor)} patients with "
-        f"{fmt.count(overall['n_admissions'], floor)} admissions, split into "
+        f"{patients} patients with {admissions} admissions, split into "
         f"{len(segment_sizes_frame(export))} segments."
     )
     return Section(
@@ -398,62 +398,63 @@ def kpis(export: Export) -> Section:
     )
 
 
-def risk_distribution(export: Export) -> Section:
-    tiers = export.tables["care_management_summary"].sort_values("risk_tier_rank")
-    distribution = export.table(
-        "risk_score_distribution", ("risk_tier", "score_bin_lower", "score_bin_upper", "n_patients")
+DISTRIBUTION_COLUMNS = ("risk_tier", "score_bin_lower", "score_bin_upper", "n_patients")
+
+
+def tier_size_figure(tiers: pd.DataFrame) -> go.Figure:
+    names = list(tiers["risk_tier"])
+    bars = go.Bar(
+        x=names,
+        y=plain(tiers["n_patients"]),
+        marker_color=[TIER_COLORS[name] for name in names],
+        meta=COUNT_META,
+        showlegend=False,
+        text=[f"average score {fmt.decimal(score)}" for score in tiers["avg_risk_score"]],
+        hovertemplate="%{x}: %{y:,} patients, %{text}<extra></extra>",
     )
+    return styled(go.Figure([bars, suppressed_marks(names, tiers["n_patients"])]), yaxis_title="patients")
+
+
+def histogram_figure(distribution: pd.DataFrame) -> go.Figure:
     figure = go.Figure()
-    unavailable = []
-    if distribution is None:
-        unavailable.append(
-            Unavailable(
-                "the distribution of risk scores within each tier (a histogram)",
-                "risk_score_distribution",
-                ("risk_tier", "score_bin_lower", "score_bin_upper", "n_patients"),
-            )
-        )
-        names = list(tiers["risk_tier"])
+    for tier in TIER_ORDER:
+        bins = distribution[distribution["risk_tier"] == tier].sort_values("score_bin_lower")
         figure.add_trace(
             go.Bar(
-                x=names,
-                y=plain(tiers["n_patients"]),
-                marker_color=[TIER_COLORS[name] for name in names],
+                x=plain((bins["score_bin_lower"] + bins["score_bin_upper"]) / 2),
+                y=plain(bins["n_patients"]),
+                name=tier,
+                marker_color=TIER_COLORS[tier],
                 meta=COUNT_META,
-                showlegend=False,
-                text=[f"average score {fmt.decimal(score)}" for score in tiers["avg_risk_score"]],
-                hovertemplate="%{x}: %{y:,} patients, %{text}<extra></extra>",
+                hovertemplate="score %{x:.2f}: %{y:,} patients<extra></extra>",
             )
         )
-        figure.add_trace(suppressed_marks(names, tiers["n_patients"]))
-        styled(figure, yaxis_title="patients")
-    else:
-        for tier in TIER_ORDER:
-            bins = distribution[distribution["risk_tier"] == tier].sort_values("score_bin_lower")
-            figure.add_trace(
-                go.Bar(
-                    x=plain((bins["score_bin_lower"] + bins["score_bin_upper"]) / 2),
-                    y=plain(bins["n_patients"]),
-                    name=tier,
-                    marker_color=TIER_COLORS[tier],
-                    meta=COUNT_META,
-                    hovertemplate="score %{x:.2f}: %{y:,} patients<extra></extra>",
-                )
-            )
-        styled(figure, bargap=0.05, xaxis_title="risk score", yaxis_title="patients")
+    return styled(figure, bargap=0.05, xaxis_title="risk score", yaxis_title="patients")
+
+
+def risk_distribution(export: Export) -> Section:
+    tiers = export.tables["care_management_summary"].sort_values("risk_tier_rank")
+    distribution = export.table("risk_score_distribution", DISTRIBUTION_COLUMNS)
     reading = (
         "Average risk score per tier: "
         + ", ".join(f"{row.risk_tier} {fmt.decimal(row.avg_risk_score)}" for row in tiers.itertuples())
         + "."
     )
-    return Section(
-        "risk",
-        "Risk scores by tier",
-        reading,
-        ("care_management_summary",),
-        figures=[figure],
-        unavailable=unavailable,
-    )
+    section = Section("risk", "Risk scores by tier", reading, ("care_management_summary",))
+    if distribution is None:
+        # Until the histogram is exported, tier sizes with their average score stand in for it.
+        section.figures.append(tier_size_figure(tiers))
+        section.unavailable.append(
+            Unavailable(
+                "the distribution of risk scores within each tier (a histogram)",
+                "risk_score_distribution",
+                DISTRIBUTION_COLUMNS,
+            )
+        )
+    else:
+        section.figures.append(histogram_figure(distribution))
+        section.models += ("risk_score_distribution",)
+    return section
 
 
 ROC_COLUMNS = ("outcome", "scorer", "false_positive_rate", "true_positive_rate")
@@ -534,12 +535,55 @@ def calibration_figure(export: Export) -> go.Figure:
     return styled(figure)
 
 
+AUROC_DETAIL_COLUMNS = ("auroc_ci_lower", "auroc_ci_upper", "n_patients", "n_positive")
+
+
+def auroc_table(auroc: pd.DataFrame, floor: int) -> str:
+    """AUROC per outcome and scorer, with its confidence interval and counts when the export has them."""
+    has_ci = {"auroc_ci_lower", "auroc_ci_upper"} <= set(auroc.columns)
+    counts = [column for column in ("n_patients", "n_positive") if column in auroc.columns]
+    header = (
+        "<th>Outcome</th><th>Scorer</th><th>AUROC</th>"
+        + ("<th>95 % CI</th>" if has_ci else "")
+        + "".join(f"<th>{column}</th>" for column in counts)
+    )
+    rows = "".join(
+        f"<tr><td>{row['outcome']}</td><td>{row['scorer']}</td><td>{fmt.decimal(row['auroc'], 3)}</td>"
+        + (
+            f"<td>{fmt.decimal(row['auroc_ci_lower'], 3)} – {fmt.decimal(row['auroc_ci_upper'], 3)}</td>"
+            if has_ci
+            else ""
+        )
+        + "".join(count_cell(row[column], floor) for column in counts)
+        + "</tr>"
+        for _, row in auroc.iterrows()
+    )
+    return f"<table><thead><tr>{header}</tr></thead><tbody>{rows}</tbody></table>"
+
+
+def mortality_rises_with_tier(export: Export) -> bool:
+    kpis = export.tables["population_kpis"]
+    rates = kpis[kpis["dimension"] == "risk_tier"].set_index("dimension_value")["one_year_mortality_rate"]
+    return bool(rates.reindex(list(TIER_ORDER)).dropna().is_monotonic_increasing)
+
+
 def risk_validation(export: Export) -> Section:
     roc = export.table("risk_roc_curve", ROC_COLUMNS)
     auroc = export.table("risk_validation", AUROC_COLUMNS)
-    figures, unavailable = [], []
+    reading = (
+        "Observed 1-year mortality rises from the low to the complex tier, as a useful score should."
+        if mortality_rises_with_tier(export)
+        else "Observed 1-year mortality does not rise steadily from the low to the complex tier: read the "
+        "tiers with care."
+    )
+    section = Section(
+        "validation",
+        "Does the risk score rank what happened?",
+        reading,
+        ("population_kpis", "care_management_summary"),
+    )
     if roc is None:
-        unavailable.append(
+        section.unavailable.append(
             Unavailable(
                 "ROC curves of the risk score and its baselines (Charlson, LACE)",
                 "risk_roc_curve",
@@ -547,35 +591,21 @@ def risk_validation(export: Export) -> Section:
             )
         )
     else:
-        figures.append(roc_figure(roc, auroc))
+        section.figures.append(roc_figure(roc, auroc))
+        section.models += ("risk_roc_curve",)
     if auroc is None:
-        unavailable.append(
+        section.unavailable.append(
             Unavailable(
                 "AUROC with 95 % confidence intervals per outcome and scorer",
                 "risk_validation",
-                (*AUROC_COLUMNS, "auroc_ci_lower", "auroc_ci_upper", "n_patients", "n_positive"),
+                (*AUROC_COLUMNS, *AUROC_DETAIL_COLUMNS),
             )
         )
-    figures.append(calibration_figure(export))
-    kpis = export.tables["population_kpis"]
-    tier_rates = kpis[kpis["dimension"] == "risk_tier"].set_index("dimension_value")[
-        "one_year_mortality_rate"
-    ]
-    rising = tier_rates.reindex(list(TIER_ORDER)).dropna().is_monotonic_increasing
-    reading = (
-        "Observed 1-year mortality "
-        + ("rises" if rising else "does not rise steadily")
-        + " from the low to the complex tier"
-        + (", as a useful score should." if rising else ": read the tiers with care.")
-    )
-    return Section(
-        "validation",
-        "Does the risk score rank what happened?",
-        reading,
-        ("population_kpis", "care_management_summary"),
-        figures=figures,
-        unavailable=unavailable,
-    )
+    else:
+        section.table_html = auroc_table(auroc, export.min_cell_size)
+        section.models += ("risk_validation",)
+    section.figures.append(calibration_figure(export))
+    return section
 
 
 EVALUATION_COLUMNS = (
@@ -630,7 +660,17 @@ def clustering(export: Export) -> Section:
                 col=col,
             )
     chosen = evaluation[evaluation["is_selected"]].iloc[0]
-    figure.update_xaxes(title="k (clusters or components; min_samples for DBSCAN)")
+    for col, metric in enumerate(("silhouette", "davies_bouldin", "stability"), start=1):
+        star = go.Scatter(
+            x=[chosen["parameter_value"]],
+            y=[chosen[metric]],
+            mode="markers",
+            name="chosen",
+            marker={"symbol": "star", "size": 16, "color": "#222"},
+            showlegend=col == 1,
+        )
+        figure.add_trace(star, row=1, col=col)
+    figure.update_xaxes(title="k, or DBSCAN's min_samples", row=1, col=2)
     styled(figure, height=400)
     reading = (
         f"The selection rule chose {chosen['algorithm']} at {fmt.decimal(chosen['parameter_value'], 0)}, "

@@ -224,7 +224,7 @@ def test_figures_are_drawn_once_the_export_holds_them(export: Export) -> None:
     sections = all_sections(later_export(export))
     assert unavailable_tables(sections) == set()
     by_key = {section.key: section for section in sections}
-    assert len(by_key["validation"].figures) == 2
+    assert len(by_key["validation"].figures) == 2 and "0.800" in by_key["validation"].table_html
     assert by_key["clustering"].figures and by_key["quality"].figures
     facts = dict(by_key["overview"].facts)
     assert facts["Deceased"] == "200" and facts["Data source"] == "synthetic (2008 – 2022)"
