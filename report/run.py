@@ -20,16 +20,13 @@ from pathlib import Path
 
 import duckdb
 
+from report.locks import lock_message
 from report.page import REPORT_FILE, write_report
 from report.settings import SettingsError, dbt_flags
 from report.source import ExportMissingError, read_export
 from report.summary import print_summary
 
 EXIT_ERROR = 1
-LOCK_PATTERN = re.compile(
-    r"Could not set lock on file \"(?P<file>[^\"]+)\": Conflicting lock is held in "
-    r"(?P<holder>.+?) \(PID (?P<pid>\d+)\)"
-)
 # dbt's result lines: "12:00:01  37 of 512 START sql table model staging.stg_x .... [RUN]".
 NODE_LINE = re.compile(
     r"^\S+\s+(?P<index>\d+) of (?P<total>\d+) (?P<status>[A-Z-]+)( \d+)? (?P<what>.+?)"
@@ -99,17 +96,6 @@ class BuildResult:
     statuses: dict[str, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
-
-
-def lock_message(text: str, warehouse: Path) -> str | None:
-    """One line saying the warehouse is open in another process; None when `text` is about anything else."""
-    match = LOCK_PATTERN.search(text)
-    if not match:
-        return None
-    return (
-        f"{warehouse} is open in another process (PID {match['pid']}, {match['holder']}): close that "
-        "connection and run again. Query exports/bi.duckdb (`make sql`) instead; it never blocks a build."
-    )
 
 
 def check_unlocked(warehouse: Path, write: bool) -> None:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import duckdb
 
-from report.run import lock_message
+from report.locks import lock_message
 
 EXIT_ERROR = 1
 PROMPT, CONTINUATION = "sql> ", "...> "

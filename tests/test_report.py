@@ -23,8 +23,9 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.support.ui import WebDriverWait
 
 from report import formatting as fmt
+from report.locks import lock_message
 from report.page import render
-from report.run import NODE_LINE, BuildResult, build_progress, lock_message
+from report.run import NODE_LINE, BuildResult, build_progress
 from report.sections import Section, all_sections
 from report.settings import SettingsError, dbt_flags
 from report.shell import interactive
