@@ -47,7 +47,7 @@ BUILD_RESULT = "last_build.json"
 
 
 class StepError(RuntimeError):
-    """A step failed; the message is the one line to show."""
+    """A step failed; the message says why (one line when the cause is known, else the output's tail)."""
 
 
 @dataclass(frozen=True)
