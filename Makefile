@@ -51,7 +51,7 @@ publish: $(STAMP) ## export the BI marts again (and refresh the report)
 report: $(STAMP) ## write the population report from the current export
 	@$(STEP) report
 
-docs: $(STAMP) ## generate the dbt docs site (target/index.html)
+docs: $(STAMP) ## generate the dbt docs (target/static_index.html opens without a server)
 	@$(STEP) docs
 
 docs-serve: $(STAMP) ## serve the dbt docs at http://localhost:8080

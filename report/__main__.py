@@ -1,4 +1,4 @@
-"""python -m report [--exports EXPORTS] [--out FILE] [--docs target/index.html]
+"""python -m report [--exports EXPORTS] [--out FILE] [--docs target/static_index.html]
 
 Writes the population report from the BI export. Exit codes: 0 written, 1 no usable export, 2 bad arguments.
 """
@@ -28,8 +28,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--docs",
         type=Path,
-        default=Path("target/index.html"),
-        help="dbt docs page the report links to (default: target/index.html, see make docs)",
+        default=Path("target/static_index.html"),
+        help="dbt docs page the report links to (default: target/static_index.html, see make docs)",
     )
     return parser
 
