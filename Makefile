@@ -1,4 +1,4 @@
-# Patient segmentation warehouse: `make run` builds everything from nothing, `make test` checks it.
+# Patient segmentation warehouse: `make run` builds everything from nothing, `make help` lists the rest.
 PYTHON      ?= python3.11
 VENV        := .venv
 BIN         := $(VENV)/bin
@@ -8,50 +8,66 @@ WAREHOUSE   ?= warehouse.duckdb
 MIMIC_DIR   ?=
 DBT_FLAGS   ?=
 EXPORTS     ?= exports
-export WAREHOUSE
+# Your own dbt vars, applied by every command (see settings.example.yml).
+SETTINGS    ?= settings.yml
+# `make sql`: the database (default: the BI export) and an optional query.
+DB          ?=
+Q           ?=
+export WAREHOUSE PATIENTS SEED MIMIC_DIR DBT_FLAGS EXPORTS SETTINGS Q
 
 STAMP := $(VENV)/.installed
+STEP  := $(BIN)/python -m report.run
 
-.PHONY: setup run data build publish test lint bench docs clean
+.DEFAULT_GOAL := help
+.PHONY: help setup run data build publish report docs docs-serve sql test lint bench clean
 
-setup: $(STAMP)
+help: ## list the targets
+	@echo "Usage: make TARGET [PATIENTS=10000 SEED=42 MIMIC_DIR=... WAREHOUSE=... DBT_FLAGS=...]"
+	@awk 'BEGIN {FS = ":[^#]*## "} /^[a-z-]+:[^#]*## / {printf "  make %-11s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+setup: $(STAMP) ## create .venv from the pinned requirements (first time only)
 
 # Reinstall only when the pinned requirements or the package metadata change.
 $(STAMP): requirements.txt pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found (Python 3.11 is required)" >&2; exit 1; }
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
-	touch $(STAMP)
+	@echo "==> Installing the pinned Python packages into $(VENV) (first time only, about a minute)"
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	@touch $(STAMP)
 
-# Raw MIMIC-IV tables: from a real download when MIMIC_DIR is given, else the synthetic population.
-data: $(STAMP)
-ifneq ($(strip $(MIMIC_DIR)),)
-	$(BIN)/python -m generator.load $(MIMIC_DIR) --db $(WAREHOUSE)
-else
-	$(BIN)/python -m generator --patients $(PATIENTS) --seed $(SEED) --db $(WAREHOUSE) --skip-if-current
-endif
+run: $(STAMP) ## everything: data, dbt build, BI export, docs, report and a summary
+	@$(STEP) data build publish docs report summary
 
-build: $(STAMP)
-	$(BIN)/dbt build --project-dir . --profiles-dir . $(DBT_FLAGS)
+data: $(STAMP) ## the raw tables only: generate PATIENTS (SEED), or load MIMIC_DIR
+	@$(STEP) data
 
-# BI tools read the export, never the warehouse; it is replaced only after a successful build.
-publish: $(STAMP)
-	$(BIN)/python -m publish --db $(WAREHOUSE) --out $(EXPORTS)
+build: $(STAMP) ## dbt build of the current raw tables, then the export and report refreshed
+	@$(STEP) build publish report summary
 
-run: data build publish
+publish: $(STAMP) ## export the BI marts again (and refresh the report)
+	@$(STEP) publish report
 
-lint: $(STAMP)
-	$(BIN)/ruff check generator segmentation models_py tests bench publish
+report: $(STAMP) ## write the population report from the current export
+	@$(STEP) report
 
-test: $(STAMP) lint
+docs: $(STAMP) ## generate the dbt docs (target/static_index.html opens without a server)
+	@$(STEP) docs
+
+docs-serve: $(STAMP) ## serve the dbt docs at http://localhost:8080
+	$(BIN)/dbt docs serve --project-dir . --profiles-dir . --port 8080
+
+sql: $(STAMP) ## read-only SQL on the export; DB=warehouse.duckdb for patient level, Q="..." for one query
+	@$(BIN)/python -m report.shell $(DB) $(if $(Q),"$$Q")
+
+lint: $(STAMP) ## ruff
+	$(BIN)/ruff check generator segmentation models_py tests bench publish report
+
+test: $(STAMP) lint ## ruff and the whole pytest suite (needs chromium and chromium-driver)
 	$(BIN)/python -m pytest
 
-bench: $(STAMP)
+bench: $(STAMP) ## time every stage at 10,000 and 365,000 patients
 	$(BIN)/python -m bench
 
-docs: $(STAMP)
-	$(BIN)/dbt docs generate --project-dir . --profiles-dir .
-
-clean:
+clean: ## remove dbt's and the tools' caches (not the warehouse or the export)
 	rm -rf target logs .pytest_cache .ruff_cache

@@ -81,3 +81,19 @@ def mimic_fixture_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     load_mimic(FIXTURE_MIMIC_DIR, db)
     run_dbt(["build"], db, workdir)
     return db
+
+
+@pytest.fixture(scope="session")
+def synthetic_export(synthetic_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The BI export of the synthetic warehouse, as `make publish` writes it."""
+    exports = tmp_path_factory.mktemp("synthetic_export") / "exports"
+    run_cli([sys.executable, "-m", "publish", "--db", str(synthetic_warehouse), "--out", str(exports)])
+    return exports
+
+
+@pytest.fixture(scope="session")
+def population_report(synthetic_export: Path) -> Path:
+    """The population report of that export, as `make report` writes it."""
+    report = synthetic_export / "population_report.html"
+    run_cli([sys.executable, "-m", "report", "--exports", str(synthetic_export), "--out", str(report)])
+    return report
