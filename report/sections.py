@@ -63,23 +63,23 @@ Facts = tuple[list[tuple[str, str]], list[Unavailable]]
 
 
 def living_facts(export: Export) -> Facts:
-    living = export.value("build_info", "n_patients_living")
-    deceased = export.value("build_info", "n_patients_deceased")
-    if living is None and deceased is None:
-        columns = ("n_patients_living", "n_patients_deceased")
-        return [], [Unavailable("living and deceased patients", "build_info", columns)]
-    floor = export.min_cell_size
-    return [("Living", fmt.count(living, floor)), ("Deceased", fmt.count(deceased, floor))], []
+    """Living patients per tier (care_management_summary.n_living); a total only when no tier is hidden."""
+    summary = export.tables["care_management_summary"]
+    if "n_living" not in summary.columns:
+        return [], [Unavailable("living patients", "care_management_summary", ("n_living",))]
+    living = summary["n_living"]
+    if living.isna().any():
+        return [("Living patients", "suppressed in some tiers (see the tier table)")], []
+    return [("Living patients", fmt.count(int(living.sum()), export.min_cell_size))], []
 
 
 def source_facts(export: Export) -> Facts:
     source = export.value("build_info", "data_source")
     if source is None:
-        columns = ("data_source", "data_start_year", "data_end_year")
+        columns = ("data_source", "data_end_real_year")
         return [], [Unavailable("the data source and its date range", "build_info", columns)]
-    span = [export.value("build_info", "data_start_year"), export.value("build_info", "data_end_year")]
-    dates = " – ".join(str(year) for year in span if year is not None)
-    return [("Data source", f"{source} ({dates})" if dates else str(source))], []
+    end = export.value("build_info", "data_end_real_year")
+    return [("Data source", f"{source}, data through {end}" if end is not None else str(source))], []
 
 
 def method_facts(export: Export) -> Facts:
@@ -569,7 +569,7 @@ def mortality_rises_with_tier(export: Export) -> bool:
 
 def risk_validation(export: Export) -> Section:
     roc = export.table("risk_roc_curve", ROC_COLUMNS)
-    auroc = export.table("risk_validation", AUROC_COLUMNS)
+    auroc = export.table("risk_score_validation", AUROC_COLUMNS)
     reading = (
         "Observed 1-year mortality rises from the low to the complex tier, as a useful score should."
         if mortality_rises_with_tier(export)
@@ -597,13 +597,13 @@ def risk_validation(export: Export) -> Section:
         section.unavailable.append(
             Unavailable(
                 "AUROC with 95 % confidence intervals per outcome and scorer",
-                "risk_validation",
+                "risk_score_validation",
                 (*AUROC_COLUMNS, *AUROC_DETAIL_COLUMNS),
             )
         )
     else:
         section.table_html = auroc_table(auroc, export.min_cell_size)
-        section.models += ("risk_validation",)
+        section.models += ("risk_score_validation",)
     section.figures.append(calibration_figure(export))
     return section
 
@@ -619,7 +619,7 @@ EVALUATION_COLUMNS = (
 
 
 def clustering(export: Export) -> Section:
-    evaluation = export.table("cluster_evaluation", EVALUATION_COLUMNS)
+    evaluation = export.table("clustering_candidates", EVALUATION_COLUMNS)
     algorithm = export.value("build_info", "selected_algorithm")
     if evaluation is None:
         return Section(
@@ -630,7 +630,7 @@ def clustering(export: Export) -> Section:
             unavailable=[
                 Unavailable(
                     "silhouette, Davies–Bouldin and stability of every algorithm and k tried",
-                    "cluster_evaluation",
+                    "clustering_candidates",
                     EVALUATION_COLUMNS,
                 )
             ],
@@ -677,7 +677,7 @@ def clustering(export: Export) -> Section:
         f"silhouette {fmt.decimal(chosen['silhouette'])}, stability {fmt.decimal(chosen['stability'])}."
     )
     return Section(
-        "clustering", "How the segmentation was chosen", reading, ("cluster_evaluation",), figures=[figure]
+        "clustering", "How the segmentation was chosen", reading, ("clustering_candidates",), figures=[figure]
     )
 
 

@@ -164,7 +164,9 @@ def unavailable_tables(sections: list[Section]) -> set[str]:
 
 def test_figures_missing_from_the_export_are_announced(export: Export) -> None:
     missing = unavailable_tables(all_sections(export))
-    assert {"risk_roc_curve", "cluster_evaluation", "data_quality_rejects"} <= missing
+    # The real export holds the AUROCs, candidates and rejects; ROC points and score bins are not published.
+    assert {"risk_roc_curve", "risk_score_distribution"} <= missing
+    assert not {"risk_score_validation", "clustering_candidates", "data_quality_rejects"} & missing
     assert "Not available in this build" in render(export, "../target/index.html")
 
 
@@ -174,10 +176,7 @@ def later_export(export: Export) -> Export:
         segmentation_method="kmeans, k = 6",
         segmentation_reason="highest silhouette among stable candidates",
         data_source="synthetic",
-        data_start_year=2008,
-        data_end_year=2022,
-        n_patients_living=2800,
-        n_patients_deceased=200,
+        data_end_real_year=2022,
     )
     roc = pd.DataFrame(
         {
@@ -213,8 +212,8 @@ def later_export(export: Export) -> Export:
         **export.tables,
         "build_info": build_info,
         "risk_roc_curve": roc,
-        "risk_validation": auroc,
-        "cluster_evaluation": evaluation,
+        "risk_score_validation": auroc,
+        "clustering_candidates": evaluation,
         "risk_score_distribution": distribution,
         "data_quality_rejects": rejects,
     }
@@ -228,7 +227,7 @@ def test_figures_are_drawn_once_the_export_holds_them(export: Export) -> None:
     assert len(by_key["validation"].figures) == 2 and "0.800" in by_key["validation"].table_html
     assert by_key["clustering"].figures and by_key["quality"].figures
     facts = dict(by_key["overview"].facts)
-    assert facts["Deceased"] == "200" and facts["Data source"] == "synthetic (2008 – 2022)"
+    assert facts["Data source"] == "synthetic, data through 2022" and "Living patients" in facts
     assert "kmeans at 3" in by_key["clustering"].reading
 
 

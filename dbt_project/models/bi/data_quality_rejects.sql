@@ -1,0 +1,17 @@
+{#- data_quality.reject_summary for BI tools: rejected raw rows per table and reason, counts below the
+    cell-size floor hidden (with their shares). -#}
+{%- set min_cell_size = bi_min_cell_size() -%}
+
+with rejects as (
+    select * from {{ ref('reject_summary') }}
+)
+
+select
+    source_table::varchar as source_table,
+    reject_reason::varchar as reject_reason,
+    description::varchar as description,
+    (case when rejected_rows >= {{ min_cell_size }} then rejected_rows end)::bigint as n_rows,
+    (case when rejected_rows >= {{ min_cell_size }} then round(share_of_raw_rows, 6) end)::double
+        as share_of_raw_rows,
+    (rejected_rows < {{ min_cell_size }})::boolean as is_suppressed
+from rejects
