@@ -3,8 +3,8 @@
     death. Everything that scores it is known at that discharge: the risk components as of the episode's last
     admission (int_admission_risk_components), the Charlson index as of then, and the LACE index (van Walraven
     et al., CMAJ 2010;182:551; points in seed lace_points) of the episode: length of stay, acute admission,
-    Charlson comorbidity points without age, and emergency department visits in the 6 months before the
-    admission. MIMIC-IV's admissions table only knows ED visits that led to an admission, so E counts those.
+    Charlson comorbidity points without age, and emergency department visits in the 6 months (183 days) before
+    the admission. MIMIC-IV's admissions table only knows ED visits that led to an admission, so E counts those.
     Outcomes, after the discharge only: a new episode within 30 days, and death within 365 days. The 30-day
     window must fit inside the patient's data (int_patient_timeline.data_end_date) unless the readmission was
     seen; otherwise readmitted_30d is NULL (censored). Deaths are recorded up to a year after the last discharge,
@@ -56,15 +56,16 @@ index_episodes as (
     group by subject_id, episode_seq
 ),
 
+-- Emergency department visits in the 6 months (183 days) before each admission: a running count over the
+-- patient's admissions, read at the episode's first admission.
 prior_ed_visits as (
-    select index_episodes.subject_id, index_episodes.episode_seq, count(*) as n_ed_visits_6m
-    from index_episodes
-    inner join admissions
-        on index_episodes.subject_id = admissions.subject_id
-        and admissions.has_ed_visit
-        and admissions.admittime < index_episodes.episode_admittime
-        and admissions.admittime >= index_episodes.episode_admittime - interval 6 month
-    group by index_episodes.subject_id, index_episodes.episode_seq
+    select
+        hadm_id,
+        coalesce(count(*) filter (where has_ed_visit) over (
+            partition by subject_id order by admittime
+            range between interval 183 day preceding and interval 1 microsecond preceding
+        ), 0) as n_ed_visits_6m
+    from admissions
 ),
 
 lace_values as (
@@ -75,15 +76,14 @@ lace_values as (
             as length_of_stay,
         first_admissions.is_emergency::integer as acuity,
         admission_inputs.charlson_comorbidity_points as comorbidity,
-        coalesce(prior_ed_visits.n_ed_visits_6m, 0) as emergency_visits
+        prior_ed_visits.n_ed_visits_6m as emergency_visits
     from index_episodes
     inner join admissions as first_admissions
         on index_episodes.first_hadm_id = first_admissions.hadm_id
     inner join admission_inputs
         on index_episodes.index_hadm_id = admission_inputs.hadm_id
-    left join prior_ed_visits
-        on index_episodes.subject_id = prior_ed_visits.subject_id
-        and index_episodes.episode_seq = prior_ed_visits.episode_seq
+    inner join prior_ed_visits
+        on index_episodes.first_hadm_id = prior_ed_visits.hadm_id
 ),
 
 lace_component_values as (

@@ -1,7 +1,7 @@
 {#- How much the segmentation of record separates outcomes: for each outcome, the AUROC of "the outcome rate of
     the patient's segment" as a ranking of who had it (0.5: segments say nothing about the outcome; 1: the
     outcome is confined to the segments with the highest rates), with the lowest and highest segment rates.
-    Mann-Whitney with average ranks for ties (all members of a segment tie). Outcomes: death within a year of
+    Mann-Whitney, a tie (all members of a segment tie) counting one half. Outcomes: death within a year of
     the last discharge (patients with an admission) and readmission within 30 days of a survived discharge
     (the index discharges of int_risk_validation_observations, censored ones left out). Descriptive: the
     segments were formed from the same history, so this is not a prospective validation. -#}
@@ -31,38 +31,43 @@ outcome_observations as (
         on index_discharges.subject_id = segments.subject_id
 ),
 
-segment_rates as (
-    select outcome, segment_name, avg(is_event::integer) as segment_rate
+-- All members of a segment tie, so the Mann-Whitney sum needs only each segment's events and non-events:
+-- segments in order of their rate, each event outranking the non-events of lower-rate segments and tying
+-- (one half) with those of its own.
+segment_counts as (
+    select
+        outcome,
+        segment_name,
+        count(*) filter (where is_event) as n_events,
+        count(*) filter (where not is_event) as n_non_events,
+        avg(is_event::integer) as segment_rate
     from outcome_observations
     group by outcome, segment_name
 ),
 
-ranked_observations as (
+segment_pairs as (
     select
-        outcome_observations.outcome,
-        outcome_observations.is_event,
-        rank() over (partition by outcome_observations.outcome order by segment_rates.segment_rate)
-            + (count(*) over (partition by outcome_observations.outcome, segment_rates.segment_rate) - 1) / 2.0
-            as rate_rank
-    from outcome_observations
-    inner join segment_rates
-        on outcome_observations.outcome = segment_rates.outcome
-        and outcome_observations.segment_name = segment_rates.segment_name
+        *,
+        coalesce(sum(n_non_events) over (
+            partition by outcome order by segment_rate rows between unbounded preceding and 1 preceding
+        ), 0) as n_non_events_below
+    from segment_counts
 ),
 
 outcome_ranks as (
     select
         outcome,
-        count(*) as n,
-        count(*) filter (where is_event) as n_positive,
-        sum(rate_rank) filter (where is_event) as positive_rank_sum
-    from ranked_observations
+        sum(n_events + n_non_events) as n,
+        sum(n_events) as n_positive,
+        sum(n_events * (n_non_events_below + 0.5 * n_non_events)) as concordant_pairs,
+        sum(n_events) * sum(n_non_events) as all_pairs
+    from segment_pairs
     group by outcome
 ),
 
 rate_ranges as (
     select outcome, min(segment_rate) as lowest_segment_rate, max(segment_rate) as highest_segment_rate
-    from segment_rates
+    from segment_counts
     group by outcome
 )
 
@@ -70,10 +75,7 @@ select
     outcome_ranks.outcome::varchar as outcome,
     outcome_ranks.n::integer as n,
     outcome_ranks.n_positive::integer as n_positive,
-    round(
-        (outcome_ranks.positive_rank_sum - outcome_ranks.n_positive * (outcome_ranks.n_positive + 1) / 2.0)
-        / nullif(outcome_ranks.n_positive * (outcome_ranks.n - outcome_ranks.n_positive), 0),
-        4)::double as segment_auroc,
+    round(outcome_ranks.concordant_pairs / nullif(outcome_ranks.all_pairs, 0), 4)::double as segment_auroc,
     round(rate_ranges.lowest_segment_rate, 4)::double as lowest_segment_rate,
     round(rate_ranges.highest_segment_rate, 4)::double as highest_segment_rate
 from outcome_ranks
