@@ -4,7 +4,8 @@
 
     on-run-start adds the command to dbt_invocations (with the load and raw row counts it starts from);
     on-run-end adds the status of every node, marks the models, seeds and snapshots it did not run as
-    'not selected', and records the load and counts it ended with. A command killed half way never gets its
+    'not selected', and records the load and counts it ended with. The --vars given are kept too: marts built by
+    commands with different settings do not belong in one export. A command killed half way never gets its
     finished_at, which is how publish knows the marts may mix two builds. -#}
 
 {#- Commands that (re)write relations; test, compile, docs and show leave the marts as they are. -#}
@@ -20,7 +21,7 @@
         {%- set insert -%}
             insert into pipeline_log.dbt_invocations
                 (invocation_id, command, started_at, load_id_at_start, raw_rows_at_start, min_cell_size,
-                 small_cells_override)
+                 small_cells_override, cli_vars)
             values (
                 {{ pipeline_log_literal(invocation_id) }},
                 {{ pipeline_log_literal(flags.WHICH) }},
@@ -28,7 +29,8 @@
                 {{ pipeline_log_literal(pipeline_log_current_load()) }},
                 {{ pipeline_log_literal(tojson(pipeline_log_raw_rows())) }},
                 {{ min_cell_size }},
-                {{ 'true' if var(small_cells_override_var(), false) is true else 'false' }}
+                {{ 'true' if var(small_cells_override_var(), false) is true else 'false' }},
+                {{ pipeline_log_literal(tojson(invocation_args_dict.get('vars') or {})) }}
             )
         {%- endset -%}
         {%- do run_query(insert) -%}
@@ -80,7 +82,8 @@
             raw_rows_at_start varchar,
             raw_rows_at_end varchar,
             min_cell_size integer,
-            small_cells_override boolean
+            small_cells_override boolean,
+            cli_vars varchar
         );
         create table if not exists pipeline_log.dbt_node_results (
             invocation_id varchar not null,
