@@ -8,7 +8,10 @@ WAREHOUSE   ?= warehouse.duckdb
 MIMIC_DIR   ?=
 DBT_FLAGS   ?=
 EXPORTS     ?= exports
+LOAD_FLAGS  ?=
 export WAREHOUSE
+# One pipeline at a time per warehouse (publish/lock.py); paths are quoted, as they may hold spaces.
+LOCKED := $(BIN)/python -m publish.lock --db "$(WAREHOUSE)" --
 
 STAMP := $(VENV)/.installed
 
@@ -27,19 +30,23 @@ $(STAMP): requirements.txt pyproject.toml
 # Raw MIMIC-IV tables: from a real download when MIMIC_DIR is given, else the synthetic population.
 data: $(STAMP)
 ifneq ($(strip $(MIMIC_DIR)),)
-	$(BIN)/python -m generator.load $(MIMIC_DIR) --db $(WAREHOUSE)
+	$(BIN)/python -m generator.load "$(MIMIC_DIR)" --db "$(WAREHOUSE)" $(LOAD_FLAGS)
 else
-	$(BIN)/python -m generator --patients $(PATIENTS) --seed $(SEED) --db $(WAREHOUSE) --skip-if-current
+	$(BIN)/python -m generator --patients $(PATIENTS) --seed $(SEED) --db "$(WAREHOUSE)" --skip-if-current
 endif
 
+# After the build, one line says whether BI tools now read stale numbers (a --select, a failed test, ...).
 build: $(STAMP)
-	$(BIN)/dbt build --project-dir . --profiles-dir . $(DBT_FLAGS)
+	$(LOCKED) $(BIN)/dbt build --project-dir . --profiles-dir . $(DBT_FLAGS)
+	$(BIN)/python -m publish --status --db "$(WAREHOUSE)" --out "$(EXPORTS)"
 
-# BI tools read the export, never the warehouse; it is replaced only after a successful build.
+# BI tools read the export, never the warehouse; it is replaced only after a complete, successful build.
 publish: $(STAMP)
-	$(BIN)/python -m publish --db $(WAREHOUSE) --out $(EXPORTS)
+	$(BIN)/python -m publish --db "$(WAREHOUSE)" --out "$(EXPORTS)"
 
-run: data build publish
+# The lock is held from the load to the export: a second run on the same warehouse stops at once.
+run: $(STAMP)
+	$(LOCKED) $(MAKE) --no-print-directory data build publish
 
 lint: $(STAMP)
 	$(BIN)/ruff check generator segmentation models_py tests bench publish
