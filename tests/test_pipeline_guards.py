@@ -191,17 +191,12 @@ BAD_VARS = {
     "max_reject_share as SQL text": ("{max_reject_share: '0.05 or true'}",
                                      'dbt var max_reject_share: expected a number >= 0 and <= 1, got '
                                      '"0.05 or true"'),
-    "max_reject_share above 1": ("{max_reject_share: 5}",
-                                 "dbt var max_reject_share: expected a number >= 0 and <= 1, got 5"),
     "anchor_age_max below anchor_age_min": ("{anchor_age_min: 18, anchor_age_max: 17}",
                                             "dbt var anchor_age_max: expected a whole number >= 18 and "
                                             "<= 150, got 17"),
     "negative ICU tolerance": ("{icu_stay_admission_tolerance_hours: -6}",
                                "dbt var icu_stay_admission_tolerance_hours: expected a number >= 0 and "
                                "<= 168, got -6"),
-    "study end as text": ("{study_end_real_year: 'last year'}",
-                          'dbt var study_end_real_year: expected a whole number >= 2008 and <= 2100, got '
-                          '"last year"'),
     "override that is not a boolean": ("{min_cell_size: 6, unsafe_allow_min_cell_size_below_11: 'yes'}",
                                        "dbt var unsafe_allow_min_cell_size_below_11: expected true or false"),
 }
