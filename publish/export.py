@@ -347,7 +347,7 @@ def publish_locked(warehouse: Path, out: Path, keep: int, published_at: datetime
 def export_status(warehouse: Path, out: Path) -> str:
     """One line for `make build`: whether BI tools read the warehouse's latest build, what to do if not."""
     exported = current_export(out)
-    reading = "no export yet" if exported is None else f"BI tools read export {exported}"
+    reading = "nothing is exported yet" if exported is None else f"BI tools read export {exported}"
     try:
         with contextlib.closing(open_warehouse(warehouse)) as con:
             build = check_complete_build(con, BI_SCHEMA)
@@ -356,4 +356,4 @@ def export_status(warehouse: Path, out: Path) -> str:
     build_id = build.invocation.invocation_id
     if exported is not None and exported.endswith(build_id[:8]):
         return f"the export is up to date with build {build_id[:8]}"
-    return f"note: {reading}, not build {build_id[:8]}: run `make publish` to export it"
+    return f"note: build {build_id[:8]} is not exported yet ({reading}); `make publish` exports it"
