@@ -66,7 +66,7 @@ def pipeline_holder(loaded: Path) -> Iterator[subprocess.Popen[str]]:
 
 # --- the pipeline lock ------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("step", ["load", "generate", "lock"])
+@pytest.mark.parametrize("step", ["make run", "load", "generate", "lock"])
 def test_a_second_pipeline_stops_at_once_naming_the_holder(step: str, loaded: Path, tmp_path: Path,
                                                             pipeline_holder: subprocess.Popen[str]) -> None:
     damaged = copy_fixture(tmp_path / "other")
@@ -77,6 +77,8 @@ def test_a_second_pipeline_stops_at_once_naming_the_holder(step: str, loaded: Pa
         "generate": [sys.executable, "-m", "generator", "--patients", "50", "--seed", "1",
                      "--db", str(loaded)],
         "lock": lock_cli(loaded, "true"),
+        "make run": ["make", "--no-print-directory", "run", f"WAREHOUSE={loaded}", f"MIMIC_DIR={damaged}",
+                     f"EXPORTS={tmp_path / 'exports'}"],
     }
     started = time.monotonic()
     result = run_cli(commands[step], check=False)
