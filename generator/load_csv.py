@@ -265,6 +265,8 @@ def bare_cr_line(path: Path) -> int | None:
 def record_line(path: Path, record: int) -> int:
     """The file line on which data record `record` (1 = the first after the header) starts. DuckDB skips
     blank lines and lets a quoted field span lines, so the record number alone is not the line."""
+    # DuckDB read the values; Python's reader only counts lines, so no value may be too long for it.
+    csv.field_size_limit(2**31 - 1)
     with open_binary(path) as binary, io.TextIOWrapper(binary, encoding="utf-8-sig", newline="") as text:
         reader = csv.reader(text)
         next(reader)
