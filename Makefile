@@ -8,12 +8,17 @@ WAREHOUSE   ?= warehouse.duckdb
 MIMIC_DIR   ?=
 DBT_FLAGS   ?=
 EXPORTS     ?= exports
+# Extra loader flags, e.g. LOAD_FLAGS=--allow-shrink (python -m generator.load --help).
+LOAD_FLAGS  ?=
 # Your own dbt vars, applied by every command (see settings.example.yml).
 SETTINGS    ?= settings.yml
 # `make sql`: the database (default: the BI export) and an optional query.
 DB          ?=
 Q           ?=
-export WAREHOUSE PATIENTS SEED MIMIC_DIR DBT_FLAGS EXPORTS SETTINGS Q
+export WAREHOUSE PATIENTS SEED MIMIC_DIR DBT_FLAGS EXPORTS SETTINGS Q LOAD_FLAGS
+# One pipeline at a time per warehouse (publish/lock.py), held from the load to the export; paths are quoted,
+# as they may hold spaces.
+LOCKED := $(BIN)/python -m publish.lock --db "$(WAREHOUSE)" --
 
 STAMP := $(VENV)/.installed
 STEP  := $(BIN)/python -m report.run
@@ -37,16 +42,16 @@ $(STAMP): requirements.txt pyproject.toml
 	@touch $(STAMP)
 
 run: $(STAMP) ## everything: data, dbt build, BI export, docs, report and a summary
-	@$(STEP) data build publish docs report summary
+	@$(LOCKED) $(STEP) data build publish docs report summary
 
-data: $(STAMP) ## the raw tables only: generate PATIENTS (SEED), or load MIMIC_DIR
-	@$(STEP) data
+data: $(STAMP) ## the raw tables only: generate PATIENTS (SEED), or load MIMIC_DIR (LOAD_FLAGS)
+	@$(LOCKED) $(STEP) data
 
 build: $(STAMP) ## dbt build of the current raw tables, then the export and report refreshed
-	@$(STEP) build publish report summary
+	@$(LOCKED) $(STEP) build publish report summary
 
 publish: $(STAMP) ## export the BI marts again (and refresh the report)
-	@$(STEP) publish report
+	@$(LOCKED) $(STEP) publish report
 
 report: $(STAMP) ## write the population report from the current export
 	@$(STEP) report

@@ -1,10 +1,12 @@
 """Command line of the synthetic MIMIC-IV generator.
 
-    python -m generator --patients N --seed S --db PATH [--release-end-year Y] [--csv-dir DIR]
+    python -m generator --patients N --seed S --db PATH [--release-end-year Y]
+                        [--csv-dir DIR [--overwrite-csv-dir]]
                         [--skip-if-current]
 
 Bad arguments end with one error line and exit status 2; a generation that cannot complete ends with one
-error line and exit status 1, leaving the warehouse as it was.
+error line and exit status 1, leaving the warehouse as it was. The run holds the warehouse's pipeline lock
+(publish/lock.py), and records the generation in pipeline_log.raw_loads (generator/load_log.py).
 """
 
 from __future__ import annotations
@@ -93,6 +95,19 @@ def writable_folder(text: str) -> Path:
     return path
 
 
+def refuse_mixed_csv_dir(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """--csv-dir must be empty (or absent) unless --overwrite-csv-dir: new files written among old ones make a
+    folder that is neither generation, and a leftover plain .csv beside a new .csv.gz stops the loader."""
+    if args.csv_dir is None or not args.csv_dir.is_dir() or args.overwrite_csv_dir:
+        return
+    present = sorted(path.relative_to(args.csv_dir).as_posix() for path in args.csv_dir.rglob("*")
+                     if not path.is_dir())
+    if present:
+        shown = ", ".join(present[:3]) + (f" and {len(present) - 3} more" if len(present) > 3 else "")
+        parser.error(f"--csv-dir {args.csv_dir} is not empty (it holds {shown}); choose an empty folder or "
+                     "pass --overwrite-csv-dir to replace the generated files in it")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from generator.vocab import DEFAULT_RELEASE_END_YEAR
 
@@ -107,22 +122,33 @@ def build_parser() -> argparse.ArgumentParser:
                              "lies after it and no anchor_year_group starts after it")
     parser.add_argument("--csv-dir", type=writable_folder,
                         help="also write PhysioNet's file layout (hosp/*.csv.gz, icu/icustays.csv.gz) here")
+    parser.add_argument("--overwrite-csv-dir", action="store_true",
+                        help="write into a --csv-dir that already holds files, replacing the generated ones")
     parser.add_argument("--skip-if-current", action="store_true",
                         help="do nothing when the warehouse already holds this generation")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser()
+    args = parser.parse_args(arguments)
+    refuse_mixed_csv_dir(parser, args)
     import duckdb
 
     from generator.datafiles import DataFileError
     from generator.errors import GenerationError
+    from publish.lock import WarehouseBusyError, in_use_message, warehouse_lock
 
     progress = stderr_progress if args.patients >= PROGRESS_MIN_PATIENTS else silent
     try:
-        run(args, progress)
-    except (GenerationError, DataFileError, duckdb.Error, OSError) as error:
+        with warehouse_lock(args.db, f"python -m {PROG} {' '.join(arguments)}"):
+            run(args, progress)
+    except duckdb.Error as error:
+        message = in_use_message(args.db, error) or " ".join(str(error).split())
+        print(f"{PROG}: error: {message}", file=sys.stderr)
+        return 1
+    except (GenerationError, DataFileError, WarehouseBusyError, OSError) as error:
         message = " ".join(str(error).split())
         print(f"{PROG}: error: {message}", file=sys.stderr)
         return 1

@@ -11,14 +11,16 @@ one, the line and column:
 
 Only when all three pass does `cast_select_sql` turn the staged text into the typed columns.
 
-Line numbers count the header as line 1 and each record as one line; a record whose quoted field holds a
-line break still counts as one line.
+Line numbers are the file's own lines, as an editor shows them: the header is line 1, blank lines count, and
+a record whose quoted field holds a line break is named by the line it starts on.
 """
 
 from __future__ import annotations
 
 import csv
 import gzip
+import hashlib
+import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,6 +47,10 @@ ROW_ERRORS = {
     "INVALID ENCODING": "not valid UTF-8 (MIMIC-IV files are UTF-8; save the file as UTF-8)",
     "UNQUOTED VALUE": "a quoted value that is never closed, or has text after its closing quote",
 }
+CR_ONLY_PROBLEM = ("the line ends in a carriage return alone (old Mac line endings); save the file with "
+                   "LF or CRLF line endings")
+_BARE_CR = re.compile(rb"\r(?!\n)")
+CHUNK_BYTES = 1 << 20
 _TYPE_PATTERN = re.compile(r"(?P<base>[a-z]+)(?:\((?P<length>\d+)\))?")
 
 
@@ -67,6 +73,9 @@ class StagedFile:
     label: str
     staging_name: str
     rows: int
+    # The file as read, for the load's record in pipeline_log.raw_loads.
+    size_bytes: int
+    sha256: str
 
 
 def sql_literal(text: str) -> str:
@@ -94,16 +103,22 @@ def find_source(mimic_dir: Path, table: RawTable) -> tuple[Path, str]:
     return present[0], present[0].relative_to(mimic_dir).as_posix()
 
 
+def open_binary(path: Path) -> io.BufferedIOBase:
+    """The file's uncompressed bytes (.gz files are decompressed)."""
+    return gzip.open(path, "rb") if path.name.endswith(".gz") else open(path, "rb")  # noqa: SIM115
+
+
 def read_header(path: Path, label: str) -> list[str]:
     """The field names of the first line, after an optional UTF-8 byte order mark."""
-    opener = gzip.open if path.name.endswith(".gz") else open
     try:
-        with opener(path, "rb") as stream:
+        with open_binary(path) as stream:
             first_line = stream.readline()
     except (OSError, EOFError) as error:
         raise LoadError(f"{label} cannot be read: {error}") from error
     if not first_line.strip(b"\r\n"):
         raise LoadError(f"{label} line 1: no header line (the file is empty or starts with a blank line)")
+    if b"\r" in first_line.removesuffix(b"\n").removesuffix(b"\r"):
+        raise LoadError(f"{label} line 1: {CR_ONLY_PROBLEM}")
     try:
         text = first_line.decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -171,12 +186,15 @@ def column_check(column: Column) -> ColumnCheck:
             cast_sql=f"cast(strptime({value}, '{DATE_FORMAT}') as date)",
             problem="is not a date (expected YYYY-MM-DD)",
         )
+    # A NUL byte is no character of any text: it is kept out of text columns, where it would load silently
+    # and cut the value short in tools written in C.
+    no_nul = f"strpos({value}, chr(0)) = 0"
     if base == "varchar" and length is not None:
         plural = "" if length == "1" else "s"
-        return ColumnCheck(valid_sql=f"length({value}) <= {length}", cast_sql=value,
+        return ColumnCheck(valid_sql=f"{no_nul} and length({value}) <= {length}", cast_sql=value,
                            problem=f"is longer than {length} character{plural} ({column.sql_type})")
     if base == "varchar":
-        return ColumnCheck(valid_sql="true", cast_sql=value, problem="")
+        return ColumnCheck(valid_sql=no_nul, cast_sql=value, problem="")
     raise ValueError(f"unsupported column type {column.sql_type!r} for {column.name}")
 
 
@@ -205,11 +223,62 @@ def stage_file(con: duckdb.DuckDBPyConnection, path: Path, label: str, table: Ra
                 rejects_limit = {REJECTS_LIMIT})
         """)
     except duckdb.Error as error:
+        cr_line = bare_cr_line(path)
+        if cr_line is not None:
+            raise LoadError(f"{label} line {cr_line}: {CR_ONLY_PROBLEM}") from error
         raise LoadError(f"{label} cannot be read: {error_reason(str(error))}") from error
     raise_for_rejects(con, rejects, label, len(table.columns))
-    raise_for_invalid_values(con, staging_name, label, table)
+    raise_for_invalid_values(con, staging_name, path, label, table)
     rows = con.execute(f"select count(*) from {staging_name}").fetchone()[0]
-    return StagedFile(table=table, label=label, staging_name=staging_name, rows=rows)
+    size, digest = file_digest(path)
+    return StagedFile(table=table, label=label, staging_name=staging_name, rows=rows, size_bytes=size,
+                      sha256=digest)
+
+
+def file_digest(path: Path) -> tuple[int, str]:
+    """Size and SHA-256 of the file as stored (compressed, for .gz)."""
+    with open(path, "rb") as stream:
+        digest = hashlib.file_digest(stream, "sha256")
+    return path.stat().st_size, digest.hexdigest()
+
+
+def bare_cr_line(path: Path) -> int | None:
+    """The line of the first carriage return not followed by a line feed, or None. Only on the way to an
+    error: DuckDB's reader stops on such files without saying where."""
+    lines_before = 0
+    carry = b""
+    try:
+        with open_binary(path) as stream:
+            while chunk := stream.read(CHUNK_BYTES):
+                # A chunk ending in CR is held back until the next byte shows whether LF follows.
+                data = carry + chunk
+                data, carry = (data[:-1], data[-1:]) if data.endswith(b"\r") else (data, b"")
+                match = _BARE_CR.search(data)
+                if match is not None:
+                    return lines_before + data.count(b"\n", 0, match.start()) + 1
+                lines_before += data.count(b"\n")
+    except (OSError, EOFError):
+        return None
+    return lines_before + 1 if carry else None
+
+
+def record_line(path: Path, record: int) -> int:
+    """The file line on which data record `record` (1 = the first after the header) starts. DuckDB skips
+    blank lines and lets a quoted field span lines, so the record number alone is not the line."""
+    # DuckDB read the values; Python's reader only counts lines, so no value may be too long for it.
+    csv.field_size_limit(2**31 - 1)
+    with open_binary(path) as binary, io.TextIOWrapper(binary, encoding="utf-8-sig", newline="") as text:
+        reader = csv.reader(text)
+        next(reader)
+        line_before = reader.line_num
+        seen = 0
+        for row in reader:
+            if row:
+                seen += 1
+                if seen == record:
+                    return line_before + 1
+            line_before = reader.line_num
+    raise ValueError(f"{path} has fewer than {record} records")
 
 
 def raise_for_rejects(con: duckdb.DuckDBPyConnection, rejects: str, label: str, n_columns: int) -> None:
@@ -229,7 +298,7 @@ def raise_for_rejects(con: duckdb.DuckDBPyConnection, rejects: str, label: str, 
     raise LoadError(f"{label} line {line}{where}: {ROW_ERRORS.get(error_type, error_message)}")
 
 
-def raise_for_invalid_values(con: duckdb.DuckDBPyConnection, staging_name: str, label: str,
+def raise_for_invalid_values(con: duckdb.DuckDBPyConnection, staging_name: str, path: Path, label: str,
                              table: RawTable) -> None:
     """Stop at the first value, in file order, that is missing where required or does not fit its type."""
     conditions = [valid_condition(column) for column in table.columns]
@@ -247,8 +316,13 @@ def raise_for_invalid_values(con: duckdb.DuckDBPyConnection, staging_name: str, 
     """).fetchone()
     index = invalid.index(True)
     column, value = table.columns[index], values[index]
-    problem = "is empty but required" if value is None else f"{value!r} {column_check(column).problem}"
-    raise LoadError(f"{label} line {record + 1}, column {column.name}: {problem}")
+    if value is None:
+        problem = "is empty but required"
+    elif "\x00" in value:
+        problem = f"{value!r} holds a NUL byte (\\x00), which is not text; remove it from the file"
+    else:
+        problem = f"{value!r} {column_check(column).problem}"
+    raise LoadError(f"{label} line {record_line(path, record)}, column {column.name}: {problem}")
 
 
 def cast_select_sql(staged: StagedFile) -> str:

@@ -16,6 +16,7 @@ import pyarrow as pa
 
 from generator import schema
 from generator.archetypes import ARCHETYPES
+from generator.load_log import record_load
 from generator.pipeline import Chunk
 
 TRUTH = schema.TRUTH_SCHEMA
@@ -111,6 +112,11 @@ def write_generation(con: duckdb.DuckDBPyConnection, chunks: Iterable[Chunk],
             icu_stays=counts[schema.ICUSTAYS.qualified_name],
         )
         insert_metadata(con, written)
+        record_load(con, "generator", {
+            "generator_version": written.version, "patients": written.patients, "seed": written.seed,
+            "rows": {name: counts[name] for name in sorted(counts) if not name.startswith(f"{TRUTH}.")}
+                    | {schema.D_ICD_DIAGNOSES.qualified_name: dictionary_rows(con)},
+        })
         con.execute("commit")
     except BaseException:
         # The original error matters, not a failing rollback on a broken connection.
@@ -118,6 +124,10 @@ def write_generation(con: duckdb.DuckDBPyConnection, chunks: Iterable[Chunk],
             con.execute("rollback")
         raise
     return written
+
+
+def dictionary_rows(con: duckdb.DuckDBPyConnection) -> int:
+    return int(con.execute(f"select count(*) from {schema.D_ICD_DIAGNOSES.qualified_name}").fetchone()[0])
 
 
 def recreate_tables(con: duckdb.DuckDBPyConnection) -> None:
@@ -158,6 +168,8 @@ def export_csv(db_path: Path, csv_dir: Path) -> list[Path]:
         for table in schema.RAW_TABLES:
             target = csv_dir / f"{table.file_stem}.csv.gz"
             target.parent.mkdir(parents=True, exist_ok=True)
+            # A plain .csv of the same table left from an earlier export would make the folder ambiguous.
+            (csv_dir / f"{table.file_stem}.csv").unlink(missing_ok=True)
             columns = ", ".join(table.column_names)
             query = f"select {columns} from {table.qualified_name} order by {CSV_ORDER[table.qualified_name]}"
             target_literal = str(target).replace("'", "''")

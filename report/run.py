@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 import time
@@ -58,6 +59,7 @@ class Config:
     patients: str
     seed: str
     mimic_dir: str
+    load_flags: str
     dbt_flags: str
     exports: Path
     settings: Path
@@ -72,6 +74,7 @@ class Config:
             patients=env.get("PATIENTS", "10000"),
             seed=env.get("SEED", "42"),
             mimic_dir=env.get("MIMIC_DIR", "").strip(),
+            load_flags=env.get("LOAD_FLAGS", ""),
             dbt_flags=env.get("DBT_FLAGS", ""),
             exports=Path(env.get("EXPORTS", "exports")),
             settings=Path(env.get("SETTINGS", "settings.yml")),
@@ -155,7 +158,8 @@ def step_data(config: Config) -> None:
     check_unlocked(config.warehouse, write=True)
     if config.mimic_dir:
         started = announce(f"Loading MIMIC-IV from {config.mimic_dir}")
-        cmd = [config.python, "-m", "generator.load", config.mimic_dir, "--db", str(config.warehouse)]
+        cmd = [config.python, "-m", "generator.load", config.mimic_dir, "--db", str(config.warehouse),
+               *shlex.split(config.load_flags)]
     else:
         started = announce(f"Generating {int(config.patients):,} synthetic patients (seed {config.seed})")
         cmd = [

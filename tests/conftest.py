@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -97,3 +98,37 @@ def population_report(synthetic_export: Path) -> Path:
     report = synthetic_export / "population_report.html"
     run_cli([sys.executable, "-m", "report", "--exports", str(synthetic_export), "--out", str(report)])
     return report
+
+
+def record_build(connection: duckdb.DuckDBPyConnection, build_id: str, statuses: dict[str, str], *,
+                 finished: bool = True, load_ids: tuple[str | None, str | None] = (None, None),
+                 min_cell_size: int = 11) -> None:
+    """Log a `dbt build` as dbt's hooks do (dbt_project/macros/pipeline_log.sql), with the status of each
+    model of schema bi: for warehouses whose schema bi a test writes by hand."""
+    connection.execute("create schema if not exists pipeline_log")
+    connection.execute("""
+        create table if not exists pipeline_log.dbt_invocations (
+            invocation_id varchar not null, command varchar not null, started_at timestamp not null,
+            finished_at timestamp, load_id_at_start varchar, load_id_at_end varchar,
+            raw_rows_at_start varchar, raw_rows_at_end varchar, min_cell_size integer,
+            small_cells_override boolean, cli_vars varchar)
+    """)
+    connection.execute("""
+        create table if not exists pipeline_log.dbt_node_results (
+            invocation_id varchar not null, unique_id varchar not null, resource_type varchar not null,
+            schema_name varchar, relation_name varchar, status varchar not null)
+    """)
+    connection.execute("""
+        insert into pipeline_log.dbt_invocations
+        values (?, 'build', now()::timestamp, case when ? then now()::timestamp end, ?, ?, '{}', '{}', ?,
+                false, '{}')
+    """, [build_id, finished, *load_ids, min_cell_size])
+    connection.executemany(
+        "insert into pipeline_log.dbt_node_results values (?, ?, 'model', 'bi', ?, ?)",
+        [[build_id, f"model.patient_segmentation.{name}", name, status] for name, status in statuses.items()])
+
+
+def record_complete_build(connection: duckdb.DuckDBPyConnection, build_id: str, relations: list[str],
+                          min_cell_size: int = 11) -> None:
+    """A finished `dbt build` that rebuilt the tables `relations` of schema bi successfully."""
+    record_build(connection, build_id, dict.fromkeys(relations, "success"), min_cell_size=min_cell_size)

@@ -14,15 +14,23 @@ from __future__ import annotations
 
 import csv
 import gzip
+import hashlib
 import io
+import json
+import resource
 import shutil
+import signal
+import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
 import pytest
-from conftest import FIXTURE_MIMIC_DIR, load_mimic
+from conftest import FIXTURE_MIMIC_DIR, generate, load_mimic
 from test_load import (
+    FIXTURE_ROWS,
     TABLES,
     assert_raw_tables_match,
     copy_fixture,
@@ -75,6 +83,16 @@ def with_columns(table: str, edit: Callable[[list[list[str]]], list[list[str]]])
         columns = [list(column) for column in zip(*rows, strict=True)]
         return "".join(",".join(row) + "\n" for row in zip(*edit(columns), strict=True))
     return with_text(table, edit_text)
+
+
+def header_only(text: str) -> str:
+    return text.split("\n", 1)[0] + "\n"
+
+
+def blank_line_after(text: str, line: int, blank: str = "") -> str:
+    """`text` with a blank (or `blank`-only) line inserted after its line `line`."""
+    lines = text.splitlines(True)
+    return "".join([*lines[:line], blank + "\n", *lines[line:]])
 
 
 def removed(table: str) -> Damage:
@@ -186,14 +204,61 @@ ERROR_CASES = [
          ("hosp/patients.csv line 2, column gender: 'Male' is longer than 1 character (varchar(1))",)),
     Case("ICD code longer than 7 characters", with_field(DIAGNOSES, 2, "icd_code", "I5023XXX"),
          ("hosp/diagnoses_icd.csv.gz line 2, column icd_code: 'I5023XXX' is longer than 7 characters",)),
+    # line endings, and the line a message names
+    Case("CR-only line endings (old Mac)", with_text(PATIENTS, lambda text: text.replace("\n", "\r")),
+         ("hosp/patients.csv line 1: the line ends in a carriage return alone",)),
+    Case("CR-only line endings after the header", with_text(ADMISSIONS, lambda text: text.replace(
+        "\n", "\r").replace("\r", "\n", 1)),
+         ("hosp/admissions.csv line 2: the line ends in a carriage return alone",)),
+    Case("bad value after a blank line", with_text(PATIENTS, lambda text: blank_line_after(
+        set_field(text, 5, "anchor_age", "unknown"), 3)),
+         ("hosp/patients.csv line 6, column anchor_age: 'unknown' is not a whole number",)),
+    Case("bad value after several blank lines in a CRLF file", with_text(ICUSTAYS, lambda text: (
+        blank_line_after(blank_line_after(set_field(text, 6, "los", "long"), 2), 2).replace("\n", "\r\n"))),
+         ("icu/icustays.csv line 8, column los: 'long' is not a number",)),
+    Case("bad value after a quoted line break", with_text(DICTIONARY, lambda text: set_field(
+        set_field(text, 7, "long_title", "Secondary neoplasm\nof bone"), 20, "icd_version", "ten")),
+         ("hosp/d_icd_diagnoses.csv line 21, column icd_version: 'ten' is not a whole number",)),
+    Case("fewer fields after a blank line", with_text(ADMISSIONS, lambda text: blank_line_after(
+        text.replace(",0\n", "\n", 4), 1)),
+         ("hosp/admissions.csv line 3: fewer fields than the header's 16 columns",)),
+    Case("a line of blanks", with_text(PATIENTS, lambda text: blank_line_after(text, 4, "   ")),
+         ("hosp/patients.csv line 5: fewer fields than the header's 6 columns",)),
+    # NUL bytes
+    Case("NUL byte inside a title", with_field(DICTIONARY, 16, "long_title", "Senile\x00 dementia"),
+         ("hosp/d_icd_diagnoses.csv line 16, column long_title: 'Senile\\x00 dementia' holds a NUL byte",)),
+    Case("NUL byte inside a code", with_field(DIAGNOSES, 4, "icd_code", "I10\x00"),
+         ("hosp/diagnoses_icd.csv.gz line 4, column icd_code: 'I10\\x00' holds a NUL byte",)),
+    Case("NUL byte inside a care unit", with_field(ICUSTAYS, 3, "first_careunit", "\x00"),
+         ("icu/icustays.csv line 3, column first_careunit: '\\x00' holds a NUL byte",)),
+    Case("NUL byte inside a number", with_field(PATIENTS, 3, "anchor_year", "21\x0050"),
+         ("hosp/patients.csv line 3, column anchor_year: '21\\x0050' holds a NUL byte",)),
+    # files that would lose rows the warehouse holds
+    Case("header-only file over loaded ICU stays", with_text(ICUSTAYS, header_only),
+         ("icu/icustays.csv has no rows and would empty mimiciv_icu.icustays (6 rows)", "--allow-shrink")),
+    Case("file cut to half its rows", with_text(ADMISSIONS, lambda text: "".join(text.splitlines(True)[:24])),
+         ("hosp/admissions.csv has 23 rows where mimiciv_hosp.admissions holds 46 (50% fewer)",
+          "nothing was changed")),
+    Case("two files emptied", lambda mimic_dir: [with_text(table, header_only)(mimic_dir)
+                                                 for table in (PATIENTS, ICUSTAYS)],
+         ("hosp/patients.csv has no rows and would empty mimiciv_hosp.patients (26 rows);",
+          "icu/icustays.csv has no rows")),
+    Case("gzip file holding nothing", with_bytes(DIAGNOSES, lambda _: b""),
+         ("hosp/diagnoses_icd.csv.gz line 1: no header line",)),
+    Case("a column named twice", header_replaced(PATIENTS, "gender", "subject_id"),
+         ("hosp/patients.csv line 1: missing column gender",)),
 ]
 
 LOAD_CASES = [
+    Case("blank lines between records", with_text(PATIENTS, lambda text: blank_line_after(
+        blank_line_after(text, 10), 3))),
+    Case("quoted field with a Windows line break",
+         with_field(DICTIONARY, 9, "long_title", "Heart\r\nfailure")),
     Case("duplicated rows", with_text(DIAGNOSES, lambda text: text + "".join(text.splitlines(True)[1:6]))),
     Case("Windows line endings (CRLF)", with_text(ADMISSIONS, lambda text: text.replace("\n", "\r\n"))),
     Case("UTF-8 byte order mark", with_bytes(PATIENTS, lambda data: b"\xef\xbb\xbf" + data)),
     Case("trailing empty lines", with_text(ICUSTAYS, lambda text: text + "\n\n\n")),
-    Case("header only", with_text(ICUSTAYS, lambda text: text.split("\n", 1)[0] + "\n")),
+    Case("header only", with_text(ICUSTAYS, header_only)),
     Case("ICD code with a dot", with_field(DIAGNOSES, 6, "icd_code", "428.0")),
     Case("lower-case ICD code", with_field(DIAGNOSES, 11, "icd_code", "i5023")),
     Case("code missing from the dictionary", with_field(DIAGNOSES, 12, "icd_code", "XYZ123")),
@@ -255,6 +320,77 @@ def test_row_level_fault_loads_every_row_as_given(case: Case, tmp_path: Path,
     exit_code = main([str(mimic_dir), "--db", str(db)])
     assert exit_code == 0, capsys.readouterr().err
     assert_raw_tables_match(db, mimic_dir)
+
+
+# Files that hold fewer rows than the warehouse: refused above unless the loss is small or allowed explicitly.
+SHRINK_CASES = [
+    (Case("header-only file, with --allow-shrink", with_text(ICUSTAYS, header_only)), ["--allow-shrink"]),
+    (Case("file cut to half its rows, with --allow-shrink", with_text(ADMISSIONS, lambda text: "".join(
+        text.splitlines(True)[:24]))), ["--allow-shrink"]),
+    (Case("a table a fifth smaller", with_text(DIAGNOSES, lambda text: "".join(text.splitlines(True)[:157]))),
+     []),
+]
+
+
+@pytest.mark.parametrize(("case", "flags"), SHRINK_CASES, ids=[case.name for case, _ in SHRINK_CASES])
+def test_smaller_files_load_when_allowed(case: Case, flags: list[str], tmp_path: Path,
+                                         previous_warehouse: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    mimic_dir = _damaged_copy(tmp_path, case)
+    db = tmp_path / "warehouse.duckdb"
+    shutil.copy(previous_warehouse, db)
+    assert main([str(mimic_dir), "--db", str(db), *flags]) == 0, capsys.readouterr().err
+    assert_raw_tables_match(db, mimic_dir)
+
+
+def test_real_data_may_replace_a_larger_synthetic_population(tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    db = tmp_path / "warehouse.duckdb"
+    generate(db, patients=200, seed=3)
+    assert main([str(FIXTURE_MIMIC_DIR), "--db", str(db)]) == 0, capsys.readouterr().err
+    assert_raw_tables_match(db, FIXTURE_MIMIC_DIR)
+
+
+def test_a_full_disk_is_reported_as_such_and_loses_nothing(tmp_path: Path, previous_warehouse: Path) -> None:
+    """The disk fills up while the new tables are written: a real write failure, made without root by capping
+    the size of any file the loader writes (RLIMIT_FSIZE) just above the warehouse's present size."""
+    db = tmp_path / "warehouse.duckdb"
+    shutil.copy(previous_warehouse, db)
+    bigger = tmp_path / "bigger"
+    generate(tmp_path / "source.duckdb", patients=2000, seed=5, extra=["--csv-dir", str(bigger)])
+    limit = db.stat().st_size + 100_000
+
+    def cap_file_size() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    result = subprocess.run([sys.executable, "-m", "generator.load", str(bigger), "--db", str(db)],
+                            capture_output=True, text=True, preexec_fn=cap_file_size, check=False)
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "nothing was changed" in lines[0] and "File too large" in lines[0]
+    assert "cannot rollback" not in lines[0]
+    assert_raw_tables_match(db, FIXTURE_MIMIC_DIR)
+
+
+def test_each_load_is_recorded_with_its_files(tmp_path: Path, previous_warehouse: Path) -> None:
+    db = tmp_path / "warehouse.duckdb"
+    shutil.copy(previous_warehouse, db)
+    load_mimic(FIXTURE_MIMIC_DIR, db)
+    with duckdb.connect(str(db), read_only=True) as con:
+        loads = con.execute(
+            "select source, details from pipeline_log.raw_loads order by loaded_at").fetchall()
+    assert [source for source, _ in loads] == ["mimic-iv files", "mimic-iv files"]
+    details = json.loads(loads[-1][1])
+    assert details["folder"] == str(FIXTURE_MIMIC_DIR)
+    files = {item["table"]: item for item in details["files"]}
+    for name, table in TABLES.items():
+        path = source_path(FIXTURE_MIMIC_DIR, table)
+        assert files[name]["file"] == path.relative_to(FIXTURE_MIMIC_DIR).as_posix()
+        assert files[name]["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+        assert files[name]["bytes"] == path.stat().st_size
+    assert {name: item["rows"] for name, item in files.items()} == FIXTURE_ROWS
 
 
 # --- row-level faults for the data model --------------------------------------------------------------------

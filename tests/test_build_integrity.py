@@ -22,7 +22,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import FIXTURE_MIMIC_DIR, load_mimic, run_cli, run_dbt
+from conftest import FIXTURE_MIMIC_DIR, load_mimic, record_complete_build, run_cli, run_dbt
 
 from generator import cli as generator_cli
 from generator.pipeline import MAX_PATIENTS
@@ -241,6 +241,7 @@ def test_spreadsheet_formulas_are_escaped_in_the_exported_files(tmp_path: Path) 
         con.execute("create table bi.build_info as select 'b1' as build_id, 11 as min_cell_size")
         con.execute("create table bi.groups (group_value varchar, n_patients integer)")
         con.executemany("insert into bi.groups values (?, 20)", [[value] for value in values])
+        record_complete_build(con, "b1", ["build_info", "groups"])
     exports = tmp_path / "exports"
     publish(warehouse, exports)
     expected = sorted((f"'{value}" if value and value[0] in "=+-@\t\r" else value) for value in values
