@@ -50,7 +50,11 @@
 {#- Every var pasted into SQL text, checked before the first model compiles: a string there would change the
     SQL itself, and an out-of-range number would silently reject (or accept) every row. -#}
 {% macro check_sql_vars() %}
-    {%- do checked_number_var('study_end_real_year', minimum=2008, maximum=2100, whole=true) -%}
+    {%- if var('data_end_real_year') is not none -%}
+        {%- do checked_number_var('data_end_real_year', minimum=2008, maximum=2100, whole=true) -%}
+    {%- endif -%}
+    {%- do checked_number_var('outreach_active_window_days', minimum=1, whole=true) -%}
+    {%- do checked_number_var('outreach_min_days_since_discharge', minimum=0, whole=true) -%}
     {%- do checked_number_var('max_reject_share', minimum=0, maximum=1) -%}
     {#- A week: an ICU stay further than that from its admission belongs to another one. -#}
     {%- do checked_number_var('icu_stay_admission_tolerance_hours', minimum=0, maximum=168) -%}

@@ -2,11 +2,8 @@
     3.0-3.1 in 2022, and only the anchor_year_group windows reveal which (a '2020 - 2022' group exists only in
     releases that reach 2022). Var data_end_real_year overrides the derived year, e.g. for an extract whose
     last window is sparsely populated. -#}
+{#- The var is checked before the build starts (macro check_sql_vars). -#}
 {%- set configured_end = var('data_end_real_year') -%}
-{%- if configured_end is not none and (configured_end is not number or configured_end < 2008) -%}
-    {{ exceptions.raise_compiler_error("dbt var 'data_end_real_year' must be null (derive it from the data) "
-                                       ~ "or a real calendar year from 2008 on, got " ~ configured_end) }}
-{%- endif -%}
 
 with patients as (
     select anchor_year_group from {{ ref('stg_mimic__patients') }}
