@@ -48,10 +48,17 @@ def loaded(tmp_path: Path) -> Path:
 
 
 def start_and_wait(command: list[str]) -> subprocess.Popen[str]:
-    """Start `command`, which prints 'ready' once it holds what it holds."""
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=REPO_ROOT)
+    """Start `command` in a process group of its own; it prints 'ready' once it holds what it holds."""
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=REPO_ROOT,
+                               start_new_session=True)
     assert process.stdout is not None and process.stdout.readline().strip() == "ready"
     return process
+
+
+def stop(process: subprocess.Popen[str]) -> None:
+    """Kill the process and everything it started (the lock wrapper's command too)."""
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
 
 
 @pytest.fixture
@@ -60,8 +67,7 @@ def pipeline_holder(loaded: Path) -> Iterator[subprocess.Popen[str]]:
     process = start_and_wait(lock_cli(loaded, sys.executable, "-c",
                                       f"print('ready', flush=True); import time; time.sleep({HOLD_SECONDS})"))
     yield process
-    process.kill()
-    process.wait()
+    stop(process)
 
 
 # --- the pipeline lock ------------------------------------------------------------------------------------
@@ -118,8 +124,7 @@ def warehouse_held_open(loaded: Path) -> Iterator[subprocess.Popen[str]]:
         f"import duckdb, time; con = duckdb.connect({str(loaded)!r}); print('ready', flush=True); "
         f"time.sleep({HOLD_SECONDS})")])
     yield process
-    process.kill()
-    process.wait()
+    stop(process)
 
 
 @pytest.mark.parametrize("target", ["run", "build", "data", "publish"])
