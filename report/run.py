@@ -146,6 +146,10 @@ def stream(
         message = lock_message("\n".join(lines), config.warehouse)
         if message:
             raise StepError(message)
+        # The project's own commands end a failure they understand with one "error: ..." line: that line is
+        # the message, without the output above it.
+        if lines and lines[-1].startswith("error: "):
+            raise StepError(lines[-1].removeprefix("error: "))
         tail = "\n".join(f"    {line}" for line in lines[-25:])
         raise StepError(
             f"{Path(cmd[0]).name} failed (exit {returncode}); last lines:\n{tail}\n"

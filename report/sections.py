@@ -659,11 +659,13 @@ def clustering(export: Export) -> Section:
                 row=1,
                 col=col,
             )
-    chosen = evaluation[evaluation["is_selected"]].iloc[0]
+    selected = evaluation[evaluation["is_selected"]]
     for col, metric in enumerate(("silhouette", "davies_bouldin", "stability"), start=1):
+        if selected.empty:
+            break
         star = go.Scatter(
-            x=[chosen["parameter_value"]],
-            y=[chosen[metric]],
+            x=[selected.iloc[0]["parameter_value"]],
+            y=[selected.iloc[0][metric]],
             mode="markers",
             name="chosen",
             marker={"symbol": "star", "size": 16, "color": "#222"},
@@ -672,10 +674,15 @@ def clustering(export: Export) -> Section:
         figure.add_trace(star, row=1, col=col)
     figure.update_xaxes(title="k, or DBSCAN's min_samples", row=1, col=2)
     styled(figure, height=400)
-    reading = (
-        f"The selection rule chose {chosen['algorithm']} at {fmt.decimal(chosen['parameter_value'], 0)}, "
-        f"silhouette {fmt.decimal(chosen['silhouette'])}, stability {fmt.decimal(chosen['stability'])}."
-    )
+    if selected.empty:
+        method = export.value("build_info", "segmentation_reason")
+        reading = f"No candidate clustering qualified, so the segments are rule-based: {method}."
+    else:
+        chosen = selected.iloc[0]
+        reading = (
+            f"The selection rule chose {chosen['algorithm']} at {fmt.decimal(chosen['parameter_value'], 0)}, "
+            f"silhouette {fmt.decimal(chosen['silhouette'])}, stability {fmt.decimal(chosen['stability'])}."
+        )
     return Section(
         "clustering", "How the segmentation was chosen", reading, ("clustering_candidates",), figures=[figure]
     )
