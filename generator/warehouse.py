@@ -54,6 +54,11 @@ class Generation:
     icu_stays: int = 0
 
 
+# The generation record's columns; a record lacking one was written by an older generator.
+GENERATION_COLUMNS = frozenset({
+    "generator_version", "patients", "seed", "release_end_year", "admissions", "diagnoses", "icu_stays",
+})
+
 def holds_generation(db_path: Path, wanted: Generation) -> bool:
     """True when the warehouse's recorded generation has the same version, patients, seed and release end
     year, and its raw tables still hold the rows recorded for it."""
@@ -68,6 +73,13 @@ def holds_generation(db_path: Path, wanted: Generation) -> bool:
         if (TRUTH, "generation") not in present or any(
             (table.schema, table.name) not in present for table in schema.RAW_TABLES
         ):
+            return False
+        recorded_columns = {row[0] for row in con.execute(
+            "select column_name from information_schema.columns where table_schema = ? and table_name = ?",
+            [TRUTH, "generation"],
+        ).fetchall()}
+        # A record written by an older generator lacks newer columns: that population is not the one wanted.
+        if not recorded_columns >= GENERATION_COLUMNS:
             return False
         recorded = con.execute(
             "select generator_version, patients, seed, release_end_year, admissions, diagnoses, icu_stays "

@@ -687,6 +687,14 @@ def test_skip_if_current_regenerates_for_another_release_end_year(small_copy: Pa
     assert rows(small_copy, "select release_end_year from synthetic_truth.generation") == [(2019,)]
 
 
+def test_skip_if_current_regenerates_over_an_older_generators_record(small_copy: Path) -> None:
+    with duckdb.connect(str(small_copy)) as con:
+        con.execute("alter table synthetic_truth.generation drop column release_end_year")
+    result = generate(small_copy, patients=SMALL_PATIENTS, seed=SMALL_SEED, extra=["--skip-if-current"])
+    assert "wrote" in result.stdout
+    assert rows(small_copy, "select release_end_year from synthetic_truth.generation") == [(2022,)]
+
+
 def test_other_generation_replaces_raw_tables_and_keeps_other_schemas(small_db: Path,
                                                                       small_copy: Path) -> None:
     with duckdb.connect(str(small_copy)) as con:
