@@ -5,10 +5,11 @@ from typing import Any
 import pandas as pd
 from duckdb import DuckDBPyConnection
 
-from segmentation.risk_validation import ValidationConfig, weight_table
+from segmentation.risk_validation import ValidationConfig, observation_columns, weight_table
 
 
 def model(dbt: Any, session: DuckDBPyConnection) -> pd.DataFrame:
     config = ValidationConfig.from_mapping(dbt.config.get("risk_validation"))
-    observations = dbt.ref("int_risk_validation_observations").df()
+    relation = dbt.ref("int_risk_validation_observations")
+    observations = relation.project(", ".join(observation_columns())).df()
     return weight_table(observations, dbt.config.get("risk_component_weights"), config)

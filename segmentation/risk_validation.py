@@ -188,6 +188,11 @@ def fitted_coefficients(components: np.ndarray, positive: np.ndarray,
     return LogisticRegression(max_iter=1000).fit(components[rows], positive[rows]).coef_[0]
 
 
+def observation_columns() -> list[str]:
+    """The columns of int_risk_validation_observations the validation reads (the others are never loaded)."""
+    return ["subject_id", "index_hadm_id", *BASELINES, *OUTCOMES, *(f"{c}_score" for c in COMPONENTS)]
+
+
 def check_observations(observations: pd.DataFrame) -> None:
     needed = ["subject_id", *BASELINES, *OUTCOMES, *(f"{c}_score" for c in COMPONENTS)]
     missing = [column for column in needed if column not in observations.columns]
