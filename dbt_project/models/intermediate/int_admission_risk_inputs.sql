@@ -59,22 +59,20 @@ condition_first_admissions as (
     select
         admission_conditions.subject_id,
         admission_conditions.condition,
-        arg_min(admission_conditions.hadm_id, (admissions.admittime, admissions.hadm_id)) as hadm_id
+        admission_conditions.condition_family,
+        arg_min(admission_conditions.hadm_id, (admissions.admittime, admissions.hadm_id)) as hadm_id,
+        min(admissions.admittime) as admittime
     from admission_conditions
     inner join admissions
         on admission_conditions.hadm_id = admissions.hadm_id
-    group by admission_conditions.subject_id, admission_conditions.condition
+    group by admission_conditions.subject_id, admission_conditions.condition, admission_conditions.condition_family
 ),
 
+-- A family first shows with the first of its conditions.
 family_first_admissions as (
-    select
-        admission_conditions.subject_id,
-        admission_conditions.condition_family,
-        arg_min(admission_conditions.hadm_id, (admissions.admittime, admissions.hadm_id)) as hadm_id
-    from admission_conditions
-    inner join admissions
-        on admission_conditions.hadm_id = admissions.hadm_id
-    group by admission_conditions.subject_id, admission_conditions.condition_family
+    select subject_id, condition_family, arg_min(hadm_id, (admittime, hadm_id)) as hadm_id
+    from condition_first_admissions
+    group by subject_id, condition_family
 ),
 
 new_conditions as (

@@ -40,9 +40,13 @@ patient_data_ends as (
         patient_admissions.first_admittime,
         patient_admissions.last_admittime,
         patient_admissions.last_dischtime,
-        make_date(years_to_end_from_window_start - 2, 12, 31) as data_end_date_earliest,
-        make_date(years_to_end_from_window_start - 1, 12, 31) as data_end_date_estimate,
-        make_date(years_to_end_from_window_start, 12, 31) as data_end_date_latest
+        -- greatest() skips NULLs: without an admission the mapped dates stand as they are.
+        greatest(make_date(years_to_end_from_window_start - 2, 12, 31), patient_admissions.last_dischtime::date)
+            as data_end_date_earliest,
+        greatest(make_date(years_to_end_from_window_start - 1, 12, 31), patient_admissions.last_dischtime::date)
+            as data_end_date,
+        greatest(make_date(years_to_end_from_window_start, 12, 31), patient_admissions.last_dischtime::date)
+            as data_end_date_latest
     from patient_anchor_windows
     left join patient_admissions
         on patient_anchor_windows.subject_id = patient_admissions.subject_id
@@ -51,9 +55,8 @@ patient_data_ends as (
 patient_follow_up as (
     select
         *,
-        -- greatest() and least() skip NULLs: no admission keeps the estimate, no dod keeps the data end.
-        greatest(data_end_date_estimate, last_dischtime::date) as data_end_date,
-        least(dod, greatest(data_end_date_estimate, last_dischtime::date)) as followup_end_date
+        -- least() skips NULLs: without a dod the follow-up runs to the data end.
+        least(dod, data_end_date) as followup_end_date
     from patient_data_ends
 )
 
@@ -63,9 +66,9 @@ select
     first_admittime,
     last_admittime,
     last_dischtime,
-    greatest(data_end_date_earliest, last_dischtime::date) as data_end_date_earliest,
+    data_end_date_earliest,
     data_end_date,
-    greatest(data_end_date_latest, last_dischtime::date) as data_end_date_latest,
+    data_end_date_latest,
     followup_end_date,
     -- A death recorded hours before the discharge timestamp would give a negative gap, hence the floor at 0.
     case
