@@ -21,6 +21,7 @@ export WAREHOUSE PATIENTS SEED MIMIC_DIR DBT_FLAGS EXPORTS SETTINGS Q LOAD_FLAGS
 LOCKED := $(BIN)/python -m publish.lock --db "$(WAREHOUSE)" --
 
 STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
 STEP  := $(BIN)/python -m report.run
 
 .DEFAULT_GOAL := help
@@ -68,7 +69,12 @@ sql: $(STAMP) ## read-only SQL on the export; DB=warehouse.duckdb for patient le
 lint: $(STAMP) ## ruff
 	$(BIN)/ruff check generator segmentation models_py tests bench publish report
 
-test: $(STAMP) lint ## ruff and the whole pytest suite (needs chromium and chromium-driver)
+# Packages only the tests use (requirements-test.txt).
+$(TEST_STAMP): requirements-test.txt $(STAMP)
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-test.txt
+	@touch $(TEST_STAMP)
+
+test: $(TEST_STAMP) lint ## ruff and the whole pytest suite (needs chromium and chromium-driver)
 	$(BIN)/python -m pytest
 
 bench: $(STAMP) ## time every stage at 10,000 and 365,000 patients

@@ -36,9 +36,9 @@ class FeatureSpec:
 
 
 # Counts and durations are right-skewed (a few patients with dozens of admissions), so log1p keeps them from
-# dominating the Euclidean distances. NULL handling follows the contract: charlson_* and
-# days_since_last_admission are NULL exactly when a patient has no admission. No admission means no billed
-# diagnosis, so no comorbidity is evidenced (Charlson 0); the gap since a last admission that never
+# dominating the Euclidean distances. NULL handling follows the contract: charlson_*, the latest Elixhauser
+# indexes and days_since_last_admission are NULL exactly when a patient has no admission. No admission means
+# no billed diagnosis, so no comorbidity is evidenced (Charlson 0); the gap since a last admission that never
 # happened is set to the longest gap observed in the population, i.e. "as long ago as anyone".
 CATALOGUE: tuple[FeatureSpec, ...] = (
     FeatureSpec("age_at_last_admission", "age", "identity", "error"),
@@ -65,6 +65,9 @@ CATALOGUE: tuple[FeatureSpec, ...] = (
     FeatureSpec("has_liver", "liver disease share", "identity", "error"),
     FeatureSpec("charlson_max", "Charlson index", "identity", "zero"),
     FeatureSpec("charlson_latest", "latest Charlson index", "identity", "zero"),
+    FeatureSpec("elixhauser_comorbidity_count", "Elixhauser comorbidities", "log1p", "error"),
+    FeatureSpec("elixhauser_van_walraven_latest", "latest van Walraven score", "identity", "zero"),
+    FeatureSpec("ahrq_readmission_index_latest", "latest AHRQ readmission index", "identity", "zero"),
     FeatureSpec("n_icu_stays", "ICU stays", "log1p", "error"),
     FeatureSpec("total_icu_days", "ICU days", "log1p", "error"),
     FeatureSpec("n_readmissions_30d", "30-day readmissions", "log1p", "error"),

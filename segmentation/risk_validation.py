@@ -7,6 +7,8 @@ scorer is ranked by AUROC with a 95 % bootstrap interval:
 
 - `risk_score`: the five components with the expert weights of var risk_component_weights;
 - `charlson_index`, `lace_index`: the baselines (Charlson with age; LACE, van Walraven et al. CMAJ 2010);
+- `elixhauser_van_walraven`, `ahrq_readmission_index`, `ahrq_mortality_index`: the Elixhauser indexes of the
+  index admission (van Walraven et al. Med Care 2009; AHRQ's, Moore et al. Med Care 2017);
 - `fitted_weights`: the same five components weighted by a logistic regression fitted on the warehouse's own
   history, scored out of fold (folds by patient, so no patient is scored by a model that saw them).
 
@@ -35,7 +37,10 @@ COMPONENTS: tuple[str, ...] = (
     "clinical_complexity", "age", "functional_decline", "disease_specific", "social_determinants",
 )
 OUTCOMES: tuple[str, ...] = ("readmitted_30d", "died_within_1y")
-BASELINES: tuple[str, ...] = ("risk_score", "charlson_index", "lace_index")
+BASELINES: tuple[str, ...] = (
+    "risk_score", "charlson_index", "lace_index", "elixhauser_van_walraven", "ahrq_readmission_index",
+    "ahrq_mortality_index",
+)
 FITTED_SCORER = "fitted_weights"
 SOURCE = "intermediate.int_risk_validation_observations"
 VALIDATION_COLUMNS: tuple[str, ...] = (

@@ -35,6 +35,8 @@ def simulated_observations(n_patients: int = 600, seed: int = 3) -> pd.DataFrame
         [EXPERT_WEIGHTS[c] for c in COMPONENTS])
     frame["charlson_index"] = rng.integers(0, 8, size=n)
     frame["lace_index"] = rng.integers(0, 20, size=n)
+    for index in ("elixhauser_van_walraven", "ahrq_readmission_index", "ahrq_mortality_index"):
+        frame[index] = rng.integers(-10, 40, size=n)
     readmitted = pd.Series(rng.uniform(size=n) < 0.1 + 0.5 * signal, dtype="boolean")
     # A tenth of the discharges are censored (the 30 days run past the data).
     readmitted[rng.uniform(size=n) < 0.1] = pd.NA
@@ -68,7 +70,8 @@ def test_validation_table_intervals_and_censoring() -> None:
     table = validation_table(observations, ValidationConfig(bootstrap_resamples=50)).set_index(
         ["outcome", "scorer"])
     assert set(table.index.get_level_values("scorer")) == {
-        "risk_score", "charlson_index", "lace_index", "fitted_weights"}
+        "risk_score", "charlson_index", "lace_index", "elixhauser_van_walraven", "ahrq_readmission_index",
+        "ahrq_mortality_index", "fitted_weights"}
     observed = observations["readmitted_30d"].notna()
     assert (table.loc["readmitted_30d", "n_index_discharges"] == observed.sum()).all()
     assert (table.loc["died_within_1y", "n_index_discharges"] == len(observations)).all()

@@ -53,8 +53,9 @@
 {#- Items of the clinical complexity component, keyed by a count column of the risk inputs, each with a
     non-negative weight and a positive cap. -#}
 {% macro risk_checked_complexity_items(items, var_name='risk_clinical_complexity_items') -%}
-    {%- set countable = ['charlson_comorbidity_points', 'n_chronic_conditions', 'n_chronic_families',
-                         'n_admissions', 'n_emergency_admissions_12m', 'n_icu_stays', 'n_readmissions_30d'] -%}
+    {%- set countable = ['charlson_comorbidity_points', 'elixhauser_comorbidity_count', 'n_chronic_conditions',
+                         'n_chronic_families', 'n_admissions', 'n_emergency_admissions_12m', 'n_icu_stays',
+                         'n_readmissions_30d'] -%}
     {%- if items is not mapping or items | length == 0 -%}
         {{ risk_fail(var_name, "expected a non-empty mapping of item: {weight, cap}, got " ~ items) }}
     {%- endif -%}

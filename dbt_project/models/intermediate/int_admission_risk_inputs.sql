@@ -14,6 +14,10 @@ admission_charlson as (
     select hadm_id, age_score, charlson_comorbidity_index from {{ ref('int_admission_charlson') }}
 ),
 
+admission_elixhauser as (
+    select hadm_id, elixhauser_comorbidity_count from {{ ref('int_admission_elixhauser') }}
+),
+
 admission_icu as (
     select hadm_id, n_icu_stays from {{ ref('int_admission_icu') }}
 ),
@@ -111,6 +115,7 @@ admission_evidence as (
         coalesce(admission_charlson.charlson_comorbidity_index - admission_charlson.age_score, 0)
             as charlson_comorbidity_points,
         coalesce(admission_charlson.age_score, 0) as charlson_age_score,
+        coalesce(admission_elixhauser.elixhauser_comorbidity_count, 0) as elixhauser_comorbidity_count,
         coalesce(new_conditions.n_new_conditions, 0) as n_new_conditions,
         coalesce(new_families.n_new_families, 0) as n_new_families,
         coalesce(new_conditions.disease_log_complement, 0) as disease_log_complement,
@@ -124,6 +129,8 @@ admission_evidence as (
         on admissions.hadm_id = admission_icu.hadm_id
     left join admission_charlson
         on admissions.hadm_id = admission_charlson.hadm_id
+    left join admission_elixhauser
+        on admissions.hadm_id = admission_elixhauser.hadm_id
     left join readmission_starts
         on admissions.hadm_id = readmission_starts.hadm_id
     left join new_conditions
@@ -152,6 +159,7 @@ history_to_date as (
         sum(is_readmission_30d) over patient_history as n_readmissions_30d,
         max(charlson_comorbidity_points) over patient_history as charlson_comorbidity_points,
         charlson_age_score,
+        max(elixhauser_comorbidity_count) over patient_history as elixhauser_comorbidity_count,
         sum(n_new_conditions) over patient_history as n_chronic_conditions,
         sum(n_new_families) over patient_history as n_chronic_families,
         1 - exp(sum(discharge_log_complement) over patient_history) as functional_decline_union,
@@ -177,6 +185,7 @@ select
     n_readmissions_30d::integer as n_readmissions_30d,
     charlson_comorbidity_points::integer as charlson_comorbidity_points,
     (charlson_comorbidity_points + charlson_age_score)::integer as charlson_index,
+    elixhauser_comorbidity_count::integer as elixhauser_comorbidity_count,
     n_chronic_conditions::integer as n_chronic_conditions,
     n_chronic_families::integer as n_chronic_families,
     -- exp(ln(x)) returns x to within about 1e-16; rounding to 10 decimals makes the unions exact again.

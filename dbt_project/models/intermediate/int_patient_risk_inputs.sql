@@ -34,6 +34,7 @@ select
     coalesce(last_admission_inputs.charlson_comorbidity_points, 0)::integer as charlson_comorbidity_points,
     -- Never admitted: no age score either, as no admission's Charlson was computed.
     coalesce(last_admission_inputs.charlson_index, 0)::integer as charlson_index,
+    coalesce(last_admission_inputs.elixhauser_comorbidity_count, 0)::integer as elixhauser_comorbidity_count,
     coalesce(last_admission_inputs.n_chronic_conditions, 0)::integer as n_chronic_conditions,
     coalesce(last_admission_inputs.n_chronic_families, 0)::integer as n_chronic_families,
     coalesce(last_admission_inputs.functional_decline_union, 0)::double as functional_decline_union,

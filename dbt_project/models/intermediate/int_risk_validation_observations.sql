@@ -1,7 +1,8 @@
 {#- Prospective validation of the risk score. The index is every discharge a patient survived: the end of each
     hospital episode (int_admission_readmissions: overlapping or same-day admissions are one stay) not ended by
     death. Everything that scores it is known at that discharge: the risk components as of the episode's last
-    admission (int_admission_risk_components), the Charlson index as of then, and the LACE index (van Walraven
+    admission (int_admission_risk_components), the Charlson index as of then, the Elixhauser indexes of that
+    admission (int_admission_elixhauser: van Walraven, AHRQ readmission and mortality), and the LACE index (van Walraven
     et al., CMAJ 2010;182:551; points in seed lace_points) of the episode: length of stay, acute admission,
     Charlson comorbidity points without age, and emergency department visits in the 6 months (183 days) before
     the admission. MIMIC-IV's admissions table only knows ED visits that led to an admission, so E counts those.
@@ -26,6 +27,11 @@ admission_components as (
 
 admission_inputs as (
     select hadm_id, charlson_comorbidity_points, charlson_index from {{ ref('int_admission_risk_inputs') }}
+),
+
+admission_elixhauser as (
+    select hadm_id, elixhauser_van_walraven, ahrq_readmission_index, ahrq_mortality_index
+    from {{ ref('int_admission_elixhauser') }}
 ),
 
 timelines as (
@@ -123,6 +129,9 @@ select
     ({{ risk_tier_of('admission_components.risk_score') }})::varchar as risk_tier,
     admission_inputs.charlson_index,
     lace_scores.lace_index::integer as lace_index,
+    admission_elixhauser.elixhauser_van_walraven,
+    admission_elixhauser.ahrq_readmission_index,
+    admission_elixhauser.ahrq_mortality_index,
     case
         when index_episodes.readmitted_30d then true
         when index_episodes.episode_dischtime::date + interval 30 day <= timelines.data_end_date then false
@@ -133,6 +142,8 @@ inner join admission_components
     on index_episodes.index_hadm_id = admission_components.hadm_id
 inner join admission_inputs
     on index_episodes.index_hadm_id = admission_inputs.hadm_id
+inner join admission_elixhauser
+    on index_episodes.index_hadm_id = admission_elixhauser.hadm_id
 inner join lace_scores
     on index_episodes.subject_id = lace_scores.subject_id
     and index_episodes.episode_seq = lace_scores.episode_seq

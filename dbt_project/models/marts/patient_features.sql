@@ -35,6 +35,10 @@ charlson_maxima as (
     group by subject_id
 ),
 
+elixhauser as (
+    select * from {{ ref('int_patient_elixhauser') }}
+),
+
 diagnosis_codes as (
     select subject_id, n_unique_icd_codes from {{ ref('int_patient_diagnosis_codes') }}
 ),
@@ -114,6 +118,41 @@ select
     chronic_conditions.has_liver::boolean as has_liver,
     charlson_maxima.charlson_max::integer as charlson_max,
     last_charlson.charlson_comorbidity_index::integer as charlson_latest,
+    elixhauser.elixhauser_congestive_heart_failure::boolean as elixhauser_congestive_heart_failure,
+    elixhauser.elixhauser_cardiac_arrhythmias::boolean as elixhauser_cardiac_arrhythmias,
+    elixhauser.elixhauser_valvular_disease::boolean as elixhauser_valvular_disease,
+    elixhauser.elixhauser_pulmonary_circulation::boolean as elixhauser_pulmonary_circulation,
+    elixhauser.elixhauser_peripheral_vascular::boolean as elixhauser_peripheral_vascular,
+    elixhauser.elixhauser_hypertension_uncomplicated::boolean as elixhauser_hypertension_uncomplicated,
+    elixhauser.elixhauser_hypertension_complicated::boolean as elixhauser_hypertension_complicated,
+    elixhauser.elixhauser_paralysis::boolean as elixhauser_paralysis,
+    elixhauser.elixhauser_other_neurological::boolean as elixhauser_other_neurological,
+    elixhauser.elixhauser_chronic_pulmonary::boolean as elixhauser_chronic_pulmonary,
+    elixhauser.elixhauser_diabetes_uncomplicated::boolean as elixhauser_diabetes_uncomplicated,
+    elixhauser.elixhauser_diabetes_complicated::boolean as elixhauser_diabetes_complicated,
+    elixhauser.elixhauser_hypothyroidism::boolean as elixhauser_hypothyroidism,
+    elixhauser.elixhauser_renal_failure::boolean as elixhauser_renal_failure,
+    elixhauser.elixhauser_liver_disease::boolean as elixhauser_liver_disease,
+    elixhauser.elixhauser_peptic_ulcer::boolean as elixhauser_peptic_ulcer,
+    elixhauser.elixhauser_aids::boolean as elixhauser_aids,
+    elixhauser.elixhauser_lymphoma::boolean as elixhauser_lymphoma,
+    elixhauser.elixhauser_metastatic_cancer::boolean as elixhauser_metastatic_cancer,
+    elixhauser.elixhauser_solid_tumor::boolean as elixhauser_solid_tumor,
+    elixhauser.elixhauser_rheumatoid_arthritis::boolean as elixhauser_rheumatoid_arthritis,
+    elixhauser.elixhauser_coagulopathy::boolean as elixhauser_coagulopathy,
+    elixhauser.elixhauser_obesity::boolean as elixhauser_obesity,
+    elixhauser.elixhauser_weight_loss::boolean as elixhauser_weight_loss,
+    elixhauser.elixhauser_fluid_electrolyte::boolean as elixhauser_fluid_electrolyte,
+    elixhauser.elixhauser_blood_loss_anemia::boolean as elixhauser_blood_loss_anemia,
+    elixhauser.elixhauser_deficiency_anemias::boolean as elixhauser_deficiency_anemias,
+    elixhauser.elixhauser_alcohol_abuse::boolean as elixhauser_alcohol_abuse,
+    elixhauser.elixhauser_drug_abuse::boolean as elixhauser_drug_abuse,
+    elixhauser.elixhauser_psychoses::boolean as elixhauser_psychoses,
+    elixhauser.elixhauser_depression::boolean as elixhauser_depression,
+    elixhauser.elixhauser_comorbidity_count::integer as elixhauser_comorbidity_count,
+    elixhauser.elixhauser_van_walraven_latest::integer as elixhauser_van_walraven_latest,
+    elixhauser.ahrq_readmission_index_latest::integer as ahrq_readmission_index_latest,
+    elixhauser.ahrq_mortality_index_latest::integer as ahrq_mortality_index_latest,
     icu.n_icu_stays::integer as n_icu_stays,
     icu.total_icu_days::double as total_icu_days,
     coalesce(readmissions.n_readmissions_30d, 0)::integer as n_readmissions_30d,
@@ -137,6 +176,8 @@ left join charlson as last_charlson
     on last_admissions.hadm_id = last_charlson.hadm_id
 left join charlson_maxima
     on patients.subject_id = charlson_maxima.subject_id
+left join elixhauser
+    on patients.subject_id = elixhauser.subject_id
 left join diagnosis_codes
     on patients.subject_id = diagnosis_codes.subject_id
 left join readmissions
