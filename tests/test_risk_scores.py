@@ -137,12 +137,17 @@ def test_weight_override_changes_scores(warehouse_copy: Path, tmp_path: Path) ->
     assert (changed.risk_score_before != changed.risk_score_after).mean() > 0.5
 
 
-def test_weights_not_summing_to_one_fail_the_build(warehouse_copy: Path, tmp_path: Path) -> None:
+def test_weights_not_summing_to_one_stop_the_risk_models(warehouse_copy: Path, tmp_path: Path) -> None:
+    before = query(warehouse_copy, "select subject_id, risk_score from marts.patient_risk_scores order by 1")
     too_heavy = {component: 0.3 for component in COMPONENTS}
-    result = run_dbt(["build", "--select", "int_risk_component_weights", "--vars", weights_var(too_heavy)],
-                     warehouse_copy, tmp_path / "dbt", check=False)
+    result = run_dbt(["build", "--select", *RISK_MODELS, "--exclude", "test_type:unit",
+                      "--vars", weights_var(too_heavy)], warehouse_copy, tmp_path / "dbt", check=False)
     assert result.returncode != 0
     assert "sums_to_int_risk_component_weights_weight" in result.stdout
+    # The scores read their weights from the failing model, so dbt skips them: the published scores stand.
+    assert "SKIP relation marts.patient_risk_scores" in result.stdout
+    after = query(warehouse_copy, "select subject_id, risk_score from marts.patient_risk_scores order by 1")
+    pd.testing.assert_frame_equal(before, after)
 
 
 def test_inputs_as_of_each_discharge_on_fixture(mimic_fixture_warehouse: Path) -> None:

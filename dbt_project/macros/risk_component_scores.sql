@@ -5,7 +5,7 @@
     age column. It is applied to every patient's current inputs (int_patient_risk_components) and to the inputs
     as of each discharge (int_admission_risk_components, which risk_validation checks against what happened
     after the discharge), so both are scored by the same rules. The settings are passed in by the calling model
-    so that unit tests can override them.
+    so that unit tests can override them; the component weights are read from int_risk_component_weights.
 
     Scaling of each component to 0-1:
       clinical_complexity  weighted mean over the complexity items of min(value / cap, 1)
@@ -18,8 +18,7 @@
                            0 for a patient never admitted (no demographics recorded)
     The "1 - prod(1 - w)" union lets every further piece of evidence raise the score towards, never past, 1.
     Scores are rounded to 4 decimals so that the stored score and the tier derived from it agree. -#}
-{% macro risk_component_scores(inputs, keys, age, component_weights, complexity_items, age_scale) -%}
-{%- set weights = risk_checked_component_weights(component_weights) -%}
+{% macro risk_component_scores(inputs, keys, age, complexity_items, age_scale) -%}
 {%- set items = risk_checked_complexity_items(complexity_items) -%}
 {%- set ages = risk_checked_age_scale(age_scale) -%}
 with patient_inputs as (
@@ -118,14 +117,25 @@ rounded_scores as (
         round({{ component }}_score, 4)::double as {{ component }}_score{{ ',' if not loop.last }}
         {%- endfor %}
     from component_scores
+),
+
+-- The weights come from int_risk_component_weights, whose data test checks that they sum to 1: reading them
+-- there, rather than from the var, makes every risk model downstream of that test, so bad weights stop the build.
+component_weights as (
+    select
+        {%- for component in risk_component_names() %}
+        max(case when component = '{{ component }}' then weight end) as {{ component }}_weight{{ ',' if not loop.last }}
+        {%- endfor %}
+    from {{ ref('int_risk_component_weights') }}
 )
 
 select
-    *,
+    rounded_scores.*,
     round(
         {%- for component in risk_component_names() %}
-        {{ '+ ' if not loop.first }}{{ weights[component] }} * {{ component }}_score
+        {{ '+ ' if not loop.first }}component_weights.{{ component }}_weight * rounded_scores.{{ component }}_score
         {%- endfor %},
         4)::double as risk_score
 from rounded_scores
+cross join component_weights
 {%- endmacro %}
