@@ -204,6 +204,21 @@ BAD_VARS = {
     "negative ICU tolerance": ("{icu_stay_admission_tolerance_hours: -6}",
                                "dbt var icu_stay_admission_tolerance_hours: expected a number >= 0 and "
                                "<= 168, got -6"),
+    "anchor_year_max below anchor_year_min": ("{anchor_year_min: 2100, anchor_year_max: 2099}",
+                                              "dbt var anchor_year_max: expected a whole number >= 2100 and "
+                                              "<= 9999, got 2099"),
+    "release ending before it starts": ("{plausible_real_year_max: 2007}",
+                                        "dbt var plausible_real_year_max: expected a whole number >= 2008 "
+                                        "and <= 2100, got 2007"),
+    "fractional year margin": ("{plausible_year_margin: 1.5}",
+                               "dbt var plausible_year_margin: expected a whole number >= 0 and <= 100, "
+                               "got 1.5"),
+    "maximum length of stay as SQL text": ("{max_length_of_stay_days: '365 or true'}",
+                                           'dbt var max_length_of_stay_days: expected a number >= 1, got '
+                                           '"365 or true"'),
+    "ICU los tolerance beyond a day": ("{icu_los_tolerance_hours: 48}",
+                                       "dbt var icu_los_tolerance_hours: expected a number >= 0 and <= 24, "
+                                       "got 48"),
     "override that is not a boolean": ("{min_cell_size: 6, unsafe_allow_min_cell_size_below_11: 'yes'}",
                                        "dbt var unsafe_allow_min_cell_size_below_11: expected true or false"),
 }

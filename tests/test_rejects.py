@@ -13,6 +13,7 @@ import io
 import json
 import re
 from collections import Counter
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -24,6 +25,8 @@ from test_bad_inputs import (
     ICUSTAYS,
     PATIENTS,
     ROW_FAULTS,
+    SENTINEL_DISCHTIME,
+    STAY_30100191_FROM_8_HOURS_EARLY,
     Reject,
     damaged_with_row_faults,
     diagnosis_key,
@@ -199,6 +202,19 @@ def test_models_after_staging_see_only_staged_rows(faulty_build: BuildOutcome) -
     assert admissions_10 == 0
 
 
+@pytest.mark.dbt
+def test_a_sentinel_discharge_is_rejected_for_its_date_and_its_length(faulty_build: BuildOutcome) -> None:
+    db, _, _ = faulty_build
+    with duckdb.connect(str(db), read_only=True) as con:
+        rows = con.execute("""
+            select reject_reason, reject_reasons, raw_row from data_quality.raw_row_rejects
+            where source_table = 'mimiciv_hosp.admissions' and hadm_id = 20100011
+        """).fetchall()
+    assert [(reason, reasons) for reason, reasons, _ in rows] == [
+        ("timestamp_outside_patient_years", ["timestamp_outside_patient_years", "length_of_stay_too_long"])]
+    assert json.loads(rows[0][2])["dischtime"] == SENTINEL_DISCHTIME
+
+
 # --- cascades -----------------------------------------------------------------------------------------------
 
 @pytest.mark.dbt
@@ -226,13 +242,53 @@ def test_rejected_patient_takes_its_admissions_diagnoses_and_icu_stays(faulty_bu
     assert staged == 0
 
 
+# --- one implausible date and the published KPIs ------------------------------------------------------------
+
+def overall_kpis(db: Path) -> tuple[int, float]:
+    """Admissions and average length of stay of the whole population, as published in schema bi."""
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute("""
+            select n_admissions, avg_los_days from bi.population_kpis where dimension = 'overall'
+        """).fetchone()
+
+
+@pytest.mark.dbt
+def test_a_sentinel_discharge_leaves_the_average_length_of_stay_as_without_it(mimic_fixture_warehouse: Path,
+                                                                              tmp_path: Path) -> None:
+    """Issue 12: one admission discharged on 9999-12-31 used to be staged and moved the published average
+    length of stay from days to tens of thousands of days. It is now rejected, and the average is the clean
+    fixture's without that one admission."""
+    mimic_dir = copy_fixture(tmp_path / "mimic")
+    row_changed(ADMISSIONS, {"hadm_id": "20100011"}, dischtime=SENTINEL_DISCHTIME)(mimic_dir)
+    db, stdout, exit_code = build_damaged(tmp_path, mimic_dir, ["build"])
+    assert exit_code == 0, stdout[-4000:]
+    admission = next(row for row in fixture_rows(ADMISSIONS) if row["hadm_id"] == "20100011")
+    los_days = (datetime.fromisoformat(admission["dischtime"])
+                - datetime.fromisoformat(admission["admittime"])).total_seconds() / 86400
+    clean_admissions, clean_avg = overall_kpis(mimic_fixture_warehouse)
+    n_admissions, avg_los = overall_kpis(db)
+    assert n_admissions == clean_admissions - 1
+    assert avg_los == pytest.approx((clean_avg * clean_admissions - los_days) / n_admissions, abs=1e-6)
+    with duckdb.connect(str(db), read_only=True) as con:
+        # What the build used to publish: the mean over the raw rows, the sentinel included.
+        raw_avg = con.execute(
+            "select avg(epoch(dischtime - admittime) / 86400) from mimiciv_hosp.admissions").fetchone()[0]
+        reasons = con.execute("""
+            select reject_reason from data_quality.raw_row_rejects
+            where source_table = 'mimiciv_hosp.admissions'
+        """).fetchall()
+    assert raw_avg > 10_000 > 10 > avg_los
+    assert reasons == [("timestamp_outside_patient_years",)]
+    assert reported_rejects(stdout)[(ADMISSIONS, "timestamp_outside_patient_years")] == 1
+
+
 # --- too many rejects ---------------------------------------------------------------------------------------
 
 @pytest.mark.dbt
 def test_build_fails_when_too_large_a_share_is_rejected(tmp_path: Path) -> None:
     mimic_dir = copy_fixture(tmp_path / "mimic")
     # One stay of six, starting 8 hours before its admission: far above the default max_reject_share.
-    row_changed(ICUSTAYS, {"stay_id": "30100191"}, intime="2158-12-27 06:00:00")(mimic_dir)
+    row_changed(ICUSTAYS, {"stay_id": "30100191"}, **STAY_30100191_FROM_8_HOURS_EARLY)(mimic_dir)
     # Only tests whose every parent is selected: a partial build must not test models it did not build.
     selection = ["--select", "+int_admission_icu +reject_summary", "--indirect-selection", "cautious"]
     db, stdout, exit_code = build_damaged(tmp_path, mimic_dir, ["build", *selection])

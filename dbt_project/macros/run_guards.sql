@@ -60,6 +60,18 @@
     {%- do checked_number_var('icu_stay_admission_tolerance_hours', minimum=0, maximum=168) -%}
     {%- set age_min = checked_number_var('anchor_age_min', minimum=0, maximum=150, whole=true) -%}
     {%- do checked_number_var('anchor_age_max', minimum=age_min, maximum=150, whole=true) -%}
+    {#- Shifted years are SMALLINTs of four digits; a range that is empty or too tight rejects every patient. -#}
+    {%- set anchor_year_min = checked_number_var('anchor_year_min', minimum=0, maximum=9999, whole=true) -%}
+    {%- do checked_number_var('anchor_year_max', minimum=anchor_year_min, maximum=9999, whole=true) -%}
+    {#- Real calendar years, as data_end_real_year; MIMIC-IV starts in 2008. -#}
+    {%- set real_year_min = checked_number_var('plausible_real_year_min', minimum=1900, maximum=2100,
+                                               whole=true) -%}
+    {%- do checked_number_var('plausible_real_year_max', minimum=real_year_min, maximum=2100, whole=true) -%}
+    {%- do checked_number_var('plausible_year_margin', minimum=0, maximum=100, whole=true) -%}
+    {#- Below a day every ordinary admission would be rejected. -#}
+    {%- do checked_number_var('max_length_of_stay_days', minimum=1) -%}
+    {#- Beyond a day the los would no longer have to describe the stay's own times. -#}
+    {%- do checked_number_var('icu_los_tolerance_hours', minimum=0, maximum=24) -%}
     {%- do checked_number_var('cost_min_observed_years', minimum=0.01) -%}
     {%- do checked_number_var('cohort_high_utilization_min_emergency_admissions', minimum=1, whole=true) -%}
     {%- do checked_number_var('bi_top_list_length', minimum=1, whole=true) -%}

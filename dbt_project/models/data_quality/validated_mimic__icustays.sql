@@ -51,12 +51,23 @@ reasons_per_row as (
             case when ranked_icu_stays.subject_id <> valid_admissions.subject_id then 'patient_mismatch' end,
             case when ranked_icu_stays.outtime < ranked_icu_stays.intime then 'outtime_before_intime' end,
             case when ranked_icu_stays.los < 0 then 'negative_length_of_stay' end,
+            -- ICU days are summed from los (int_admission_icu); MIMIC-IV's los is outtime - intime in days, so a
+            -- los that disagrees with the stay's own times was changed by hand or by a faulty export.
+            case when abs(ranked_icu_stays.los - epoch(ranked_icu_stays.outtime - ranked_icu_stays.intime) / 86400.0)
+                    > {{ var('icu_los_tolerance_hours') }} / 24.0
+                then 'icu_los_mismatch' end,
             -- Stays crossing the admission's edge by less than the tolerance are real MIMIC-IV data.
             case when ranked_icu_stays.intime
                     < valid_admissions.admittime - {{ var('icu_stay_admission_tolerance_hours') }} * interval 1 hour
                     or ranked_icu_stays.outtime
                     > valid_admissions.admission_endtime + {{ var('icu_stay_admission_tolerance_hours') }} * interval 1 hour
-                then 'icu_stay_outside_admission' end
+                then 'icu_stay_outside_admission' end,
+            -- The admission's own length is capped the same way; this catches a los beyond it when outtime is
+            -- empty and the comparisons above cannot apply.
+            case when ranked_icu_stays.los > {{ var('max_length_of_stay_days') }}
+                    or epoch(ranked_icu_stays.outtime - ranked_icu_stays.intime) / 86400.0
+                    > {{ var('max_length_of_stay_days') }}
+                then 'length_of_stay_too_long' end
         ], lambda reason: reason is not null) as reject_reasons
     from ranked_icu_stays
     left join raw_admission_ids

@@ -34,7 +34,16 @@ reasons_per_row as (
             case when anchor_age not between {{ var('anchor_age_min') }} and {{ var('anchor_age_max') }}
                 then 'impossible_anchor_age' end,
             -- int_data_end and int_patient_timeline read the real years from this text.
-            case when not regexp_full_match(anchor_year_group, '\d{4} - \d{4}') then 'invalid_anchor_year_group' end
+            case when not regexp_full_match(anchor_year_group, '\d{4} - \d{4}') then 'invalid_anchor_year_group' end,
+            -- MIMIC-IV shifts dates to after 2100: an earlier year is an unshifted (real) date, a much
+            -- later one a sentinel; either puts every date of the patient on a wrong calendar.
+            case when anchor_year not between {{ var('anchor_year_min') }} and {{ var('anchor_year_max') }}
+                then 'implausible_anchor_year' end,
+            -- A death outside the release's years, in the patient's calendar, is a mistyped or sentinel date;
+            -- it would decide the patient's vital status and follow-up.
+            case when year(dod) not between {{ patient_first_plausible_year('anchor_year', 'anchor_year_group') }}
+                    and {{ patient_last_plausible_year('anchor_year', 'anchor_year_group') }}
+                then 'dod_outside_patient_years' end
         ], lambda reason: reason is not null) as reject_reasons
     from ranked_patients
 )
