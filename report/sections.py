@@ -415,33 +415,75 @@ def tier_size_figure(tiers: pd.DataFrame) -> go.Figure:
     return styled(go.Figure([bars, suppressed_marks(names, tiers["n_patients"])]), yaxis_title="patients")
 
 
+def bin_label(lower: float, upper: float) -> str:
+    return f"{lower:.2f}–{upper:.2f}"
+
+
 def histogram_figure(distribution: pd.DataFrame) -> go.Figure:
+    """Patients per score bin, one colour per tier; a hidden bin is written 'suppressed', never drawn."""
+    ordered = distribution.sort_values(["score_bin_lower", "score_bin_upper"])
+    labels = list(
+        dict.fromkeys(bin_label(row.score_bin_lower, row.score_bin_upper) for row in ordered.itertuples())
+    )
     figure = go.Figure()
     for tier in TIER_ORDER:
-        bins = distribution[distribution["risk_tier"] == tier].sort_values("score_bin_lower")
+        bins = ordered[ordered["risk_tier"] == tier]
+        if bins.empty:
+            continue
+        names = [bin_label(row.score_bin_lower, row.score_bin_upper) for row in bins.itertuples()]
         figure.add_trace(
             go.Bar(
-                x=plain((bins["score_bin_lower"] + bins["score_bin_upper"]) / 2),
+                x=names,
                 y=plain(bins["n_patients"]),
                 name=tier,
                 marker_color=TIER_COLORS[tier],
                 meta=COUNT_META,
-                hovertemplate="score %{x:.2f}: %{y:,} patients<extra></extra>",
+                hovertemplate=f"score %{{x}}, {tier} tier: %{{y:,}} patients<extra></extra>",
             )
         )
-    return styled(figure, bargap=0.05, xaxis_title="risk score", yaxis_title="patients")
+        # Bins are narrow: 'suppressed' is written upright from the axis so that neighbours never overlap.
+        for name, value in zip(names, bins["n_patients"], strict=True):
+            if fmt.is_missing(value):
+                figure.add_annotation(
+                    x=name, y=0, text=fmt.SUPPRESSED, textangle=-90, yanchor="bottom", showarrow=False,
+                    font={"color": "#888", "size": 11},
+                )
+    styled(
+        figure,
+        height=420,
+        barmode="stack",
+        bargap=0.08,
+        xaxis={"title": "risk score", "type": "category", "categoryorder": "array", "categoryarray": labels},
+        yaxis_title="patients",
+        legend={"orientation": "h", "y": 1.1, "title": {"text": "risk tier"}, "traceorder": "normal"},
+    )
+    return figure
+
+
+def distribution_reading(distribution: pd.DataFrame, tiers: pd.DataFrame, floor: int) -> str:
+    """The fullest published bin, and each tier's average score."""
+    averages = ", ".join(f"{row.risk_tier} {fmt.decimal(row.avg_risk_score)}" for row in tiers.itertuples())
+    shown = distribution.dropna(subset=["n_patients"])
+    if shown.empty:
+        return f"Every score bin is suppressed; average risk score per tier: {averages}."
+    top = shown.sort_values("n_patients").iloc[-1]
+    return (
+        f"The most common scores lie between {top['score_bin_lower']:.2f} and {top['score_bin_upper']:.2f} "
+        f"({fmt.count(top['n_patients'], floor)} patients, {top['risk_tier']} tier); average score per tier: "
+        f"{averages}."
+    )
 
 
 def risk_distribution(export: Export) -> Section:
     tiers = export.tables["care_management_summary"].sort_values("risk_tier_rank")
     distribution = export.table("risk_score_distribution", DISTRIBUTION_COLUMNS)
-    reading = (
-        "Average risk score per tier: "
-        + ", ".join(f"{row.risk_tier} {fmt.decimal(row.avg_risk_score)}" for row in tiers.itertuples())
-        + "."
-    )
-    section = Section("risk", "Risk scores by tier", reading, ("care_management_summary",))
     if distribution is None:
+        reading = (
+            "Average risk score per tier: "
+            + ", ".join(f"{row.risk_tier} {fmt.decimal(row.avg_risk_score)}" for row in tiers.itertuples())
+            + "."
+        )
+        section = Section("risk", "Risk scores by tier", reading, ("care_management_summary",))
         # Until the histogram is exported, tier sizes with their average score stand in for it.
         section.figures.append(tier_size_figure(tiers))
         section.unavailable.append(
@@ -451,57 +493,134 @@ def risk_distribution(export: Export) -> Section:
                 DISTRIBUTION_COLUMNS,
             )
         )
-    else:
-        section.figures.append(histogram_figure(distribution))
-        section.models += ("risk_score_distribution",)
-    return section
+        return section
+    return Section(
+        "risk",
+        "Risk scores by tier",
+        distribution_reading(distribution, tiers, export.min_cell_size),
+        ("risk_score_distribution", "care_management_summary"),
+        figures=[histogram_figure(distribution)],
+    )
 
 
 ROC_COLUMNS = ("outcome", "scorer", "false_positive_rate", "true_positive_rate")
 AUROC_COLUMNS = ("outcome", "scorer", "auroc")
+OUTCOME_LABELS = {"readmitted_30d": "Readmitted within 30 days", "died_within_1y": "Died within 1 year"}
+OUTCOME_WORDS = {"readmitted_30d": "readmission within 30 days", "died_within_1y": "death within a year"}
+SCORER_LABELS = {
+    "risk_score": "risk score",
+    "charlson_index": "Charlson index",
+    "lace_index": "LACE index",
+    "fitted_weights": "fitted weights",
+}
+
+
+def auroc_of(auroc: pd.DataFrame | None, outcome: str, scorer: str) -> float | None:
+    if auroc is None:
+        return None
+    match = auroc[(auroc["outcome"] == outcome) & (auroc["scorer"] == scorer)]["auroc"].dropna()
+    return float(match.iloc[0]) if len(match) else None
 
 
 def roc_figure(roc: pd.DataFrame, auroc: pd.DataFrame | None) -> go.Figure:
-    outcomes = sorted(roc["outcome"].unique())
-    figure = make_subplots(rows=1, cols=len(outcomes), subplot_titles=outcomes)
-    scorers = sorted(roc["scorer"].unique())
+    """One panel per outcome: a line per scorer through the published points, the diagonal of chance."""
+    outcomes = [outcome for outcome in OUTCOME_LABELS if outcome in set(roc["outcome"])]
+    outcomes += sorted(set(roc["outcome"]) - set(outcomes))
+    figure = make_subplots(
+        rows=1,
+        cols=len(outcomes),
+        subplot_titles=[OUTCOME_LABELS.get(outcome, outcome) for outcome in outcomes],
+        horizontal_spacing=0.08,
+    )
+    scorers = [scorer for scorer in SCORER_LABELS if scorer in set(roc["scorer"])]
+    scorers += sorted(set(roc["scorer"]) - set(scorers))
+    has_threshold = "score_threshold" in roc.columns
     for col, outcome in enumerate(outcomes, start=1):
         for index, scorer in enumerate(scorers):
             points = roc[(roc["outcome"] == outcome) & (roc["scorer"] == scorer)].sort_values(
                 ["false_positive_rate", "true_positive_rate"]
             )
-            name = scorer
-            if auroc is not None:
-                match = auroc[(auroc["outcome"] == outcome) & (auroc["scorer"] == scorer)]
-                name = f"{scorer} (AUROC {fmt.decimal(match['auroc'].iloc[0], 3)})" if len(match) else scorer
+            if points.empty:
+                continue
+            label = SCORER_LABELS.get(scorer, scorer)
+            threshold = (
+                [fmt.decimal(v, 4) if not fmt.is_missing(v) else "none" for v in points["score_threshold"]]
+                if has_threshold
+                else None
+            )
             figure.add_trace(
                 go.Scatter(
                     x=plain(points["false_positive_rate"]),
                     y=plain(points["true_positive_rate"]),
+                    customdata=threshold,
                     mode="lines",
-                    name=name,
-                    line={"color": PALETTE[index]},
+                    name=label,
+                    showlegend=col == 1,
+                    # The risk score, the figure's subject, drawn heavier than its baselines.
+                    line={
+                        "color": PALETTE[index % len(PALETTE)],
+                        "width": 3.0 if scorer == "risk_score" else 1.8,
+                    },
                     legendgroup=scorer,
-                    showlegend=True,
+                    hovertemplate=(
+                        f"{label}: flagging score ≥ %{{customdata}} finds %{{y:.0%}} of events "
+                        "at %{x:.0%} false alarms<extra></extra>"
+                        if has_threshold
+                        else f"{label}: %{{y:.0%}} of events at %{{x:.0%}} false alarms<extra></extra>"
+                    ),
                 ),
                 row=1,
                 col=col,
+            )
+        aurocs = [
+            f"{SCORER_LABELS.get(scorer, scorer)} {fmt.decimal(value, 3)}"
+            for scorer in scorers
+            if (value := auroc_of(auroc, outcome, scorer)) is not None
+        ]
+        if aurocs:
+            figure.add_annotation(
+                x=0.98, y=0.03, xref=f"x{col if col > 1 else ''}", yref=f"y{col if col > 1 else ''}",
+                text="<b>AUROC</b><br>" + "<br>".join(aurocs), showarrow=False, align="right",
+                xanchor="right", yanchor="bottom", bgcolor="rgba(255,255,255,0.85)", font={"size": 11},
             )
         figure.add_trace(
             go.Scatter(
                 x=[0, 1],
                 y=[0, 1],
                 mode="lines",
+                name="chance",
                 line={"dash": "dot", "color": "#999"},
-                showlegend=False,
+                showlegend=col == 1,
                 hoverinfo="skip",
             ),
             row=1,
             col=col,
         )
-    figure.update_xaxes(title="false positive rate", range=[0, 1])
-    figure.update_yaxes(title="true positive rate", range=[0, 1])
-    return styled(figure, height=420)
+    figure.update_xaxes(title="false positives (share of non-events flagged)", range=[0, 1], tickformat=".0%")
+    figure.update_yaxes(range=[0, 1], tickformat=".0%")
+    figure.update_yaxes(title="true positives (share of events flagged)", row=1, col=1)
+    return styled(figure, height=460, legend={"orientation": "h", "y": -0.2})
+
+
+def roc_reading(roc: pd.DataFrame, auroc: pd.DataFrame | None) -> str:
+    """The risk score's AUROC per outcome beside its baselines', in words."""
+    parts = []
+    for outcome in (o for o in OUTCOME_LABELS if o in set(roc["outcome"])):
+        score = auroc_of(auroc, outcome, "risk_score")
+        if score is None:
+            continue
+        baselines = [
+            f"{SCORER_LABELS[scorer].split()[0]} {fmt.decimal(value, 3)}"
+            for scorer in ("charlson_index", "lace_index")
+            if (value := auroc_of(auroc, outcome, scorer)) is not None
+        ]
+        parts.append(
+            f"{fmt.decimal(score, 3)} for {OUTCOME_WORDS[outcome]}"
+            + (f" ({', '.join(baselines)})" if baselines else "")
+        )
+    if not parts:
+        return "A curve above the dotted diagonal ranks the outcome better than chance."
+    return f"The risk score ranks who has the event with an AUROC of {' and '.join(parts)}; 0.5 is chance."
 
 
 def calibration_figure(export: Export) -> go.Figure:
@@ -576,6 +695,8 @@ def risk_validation(export: Export) -> Section:
         else "Observed 1-year mortality does not rise steadily from the low to the complex tier: read the "
         "tiers with care."
     )
+    if roc is not None:
+        reading = f"{roc_reading(roc, auroc)} {reading}"
     section = Section(
         "validation",
         "Does the risk score rank what happened?",

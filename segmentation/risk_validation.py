@@ -21,6 +21,14 @@ of millions. Scores are compared as tie groups of their distinct values; the fit
 decimals first, as risk_score is.
 The logistic regressions are fitted on at most `fit_sample_size` seeded index discharges: five coefficients
 are pinned down long before that, and fitting on hundreds of thousands of rows would only cost time.
+
+The ROC curves (dbt Python model `risk_validation_roc`, bi.risk_roc_curve) are drawn through few enough points
+that none describes a small group: walking the discharges from the highest score down, a point is placed only
+where a threshold between two distinct scores closes a step holding at least `min_cell_size` distinct patients
+among its positive discharges and as many among its negative ones (a remainder too small for a step is merged
+into the last one). Every point then stands for groups of at least that many patients, and the area under
+the coarse curve differs from the exact AUROC by at most half the summed products of the steps' widths and
+heights.
 """
 
 from __future__ import annotations
@@ -46,6 +54,13 @@ SOURCE = "intermediate.int_risk_validation_observations"
 VALIDATION_COLUMNS: tuple[str, ...] = (
     "outcome", "scorer", "n_index_discharges", "n_patients", "n_positive", "event_rate", "auroc",
     "auroc_ci_low", "auroc_ci_high", "bootstrap_resamples",
+)
+# Most points of a ROC curve: a step also holds at least 1 / ROC_MAX_POINTS of the positives and of the
+# negatives, so that a curve of a large population stays small enough to draw while the coarse curve's area
+# stays within 1 / (2 * ROC_MAX_POINTS) of the AUROC.
+ROC_MAX_POINTS = 200
+ROC_COLUMNS: tuple[str, ...] = (
+    "outcome", "scorer", "point_index", "score_threshold", "false_positive_rate", "true_positive_rate",
 )
 WEIGHT_COLUMNS: tuple[str, ...] = (
     "outcome", "component", "expert_weight", "fitted_coefficient", "fitted_weight", "n_index_discharges",
@@ -224,12 +239,21 @@ def outcome_arrays(cohort: pd.DataFrame, outcome: str) -> tuple[np.ndarray, np.n
     return positive, patient_index, components
 
 
-def validate_outcome(cohort: pd.DataFrame, outcome: str, config: ValidationConfig) -> list[dict[str, object]]:
-    positive, patient_index, components = outcome_arrays(cohort, outcome)
+def scorer_values(cohort: pd.DataFrame, positive: np.ndarray, patient_index: np.ndarray,
+                  components: np.ndarray, config: ValidationConfig) -> dict[str, np.ndarray]:
+    """Each scorer's score of every discharge of the cohort: the baselines as given, the fitted weights' risks
+    out of fold and rounded to 4 decimals (absent when they cannot be fitted). The AUROCs and the ROC curves
+    both read these, so the two always describe the same scores."""
     scorers = {name: cohort[name].to_numpy(dtype=np.float64) for name in BASELINES}
     fitted = cross_validated_risks(components, positive, patient_index, config)
     if fitted is not None:
         scorers[FITTED_SCORER] = fitted.round(4)
+    return scorers
+
+
+def validate_outcome(cohort: pd.DataFrame, outcome: str, config: ValidationConfig) -> list[dict[str, object]]:
+    positive, patient_index, components = outcome_arrays(cohort, outcome)
+    scorers = scorer_values(cohort, positive, patient_index, components, config)
     coded = {name: outcome_codes(values, positive) for name, values in scorers.items()}
     points = {name: weighted_auroc(*coded[name], np.ones(len(positive))) for name in coded}
     intervals = bootstrap_intervals(coded, points, patient_index, config) if len(cohort) else {}
@@ -259,6 +283,96 @@ def validation_table(observations: pd.DataFrame, config: ValidationConfig) -> pd
             for row in validate_outcome(outcome_frame(observations, outcome), outcome, config)]
     return pd.DataFrame(rows, columns=list(VALIDATION_COLUMNS)).astype(
         {"auroc": "float64", "auroc_ci_low": "float64", "auroc_ci_high": "float64", "event_rate": "float64"})
+
+
+def distinct_patients(patients: np.ndarray) -> int:
+    return len(np.unique(patients))
+
+
+def roc_step_ends(scores: np.ndarray, positive: np.ndarray, patient_index: np.ndarray, min_cell_size: int,
+                  max_points: int = ROC_MAX_POINTS) -> np.ndarray:
+    """Where the ROC curve's steps end, as numbers of discharges flagged (observations sorted by descending
+    score): 0, then each smallest end at a change of score such that the step since the previous end holds at
+    least min_cell_size distinct patients among its positives and among its negatives, and at least
+    1 / max_points of all positives and of all negatives, the last end being all discharges. Just [0] when
+    the cohort cannot fill two such steps: a curve of one step is the diagonal and says nothing."""
+    n = len(scores)
+    # Ends of tie groups: a threshold can fall between two distinct scores, never inside a tie.
+    group_ends = np.append(np.flatnonzero(np.diff(scores)) + 1, n)
+    positives_before = np.concatenate([[0], np.cumsum(positive)])
+    negatives_before = np.arange(n + 1) - positives_before
+    positives_at_ends, negatives_at_ends = positives_before[group_ends], negatives_before[group_ends]
+    least_positive = max(min_cell_size, int(np.ceil(positives_before[-1] / max_points)))
+    least_negative = max(min_cell_size, int(np.ceil(negatives_before[-1] / max_points)))
+    ends, start = [0], 0
+    while True:
+        # A step of k discharges holds at most k patients, so first find the end that has enough discharges,
+        # then move it on by the patients still missing until the distinct patients suffice.
+        need_positive, need_negative = least_positive, least_negative
+        while True:
+            group = max(
+                np.searchsorted(positives_at_ends, positives_before[start] + need_positive),
+                np.searchsorted(negatives_at_ends, negatives_before[start] + need_negative),
+            )
+            if group == len(group_ends):
+                end = None
+                break
+            end = int(group_ends[group])
+            step_positive = positive[start:end]
+            step_patients = patient_index[start:end]
+            n_positive_patients = distinct_patients(step_patients[step_positive])
+            n_negative_patients = distinct_patients(step_patients[~step_positive])
+            if n_positive_patients >= min_cell_size and n_negative_patients >= min_cell_size:
+                break
+            need_positive = int(step_positive.sum()) + max(min_cell_size - n_positive_patients, 0)
+            need_negative = int((~step_positive).sum()) + max(min_cell_size - n_negative_patients, 0)
+        if end is None:
+            break
+        ends.append(end)
+        start = end
+    if len(ends) < 3:
+        return np.array([0])
+    # The remainder after the last full step joins it: together they hold at least as many patients.
+    ends[-1] = n
+    return np.asarray(ends)
+
+
+def roc_curve_points(scores: np.ndarray, positive: np.ndarray, patient_index: np.ndarray,
+                     min_cell_size: int) -> pd.DataFrame:
+    """(point_index, score_threshold, false_positive_rate, true_positive_rate) of the curve through the step
+    ends of roc_step_ends: flagging every discharge scored at or above the threshold; the first point, (0, 0),
+    flags none and has no threshold. Empty when the cohort is too small for a curve."""
+    order = np.argsort(-scores, kind="stable")
+    sorted_scores, sorted_positive = scores[order], positive[order]
+    ends = roc_step_ends(sorted_scores, sorted_positive, patient_index[order], min_cell_size)
+    if len(ends) < 2:
+        return pd.DataFrame(columns=list(ROC_COLUMNS[2:])).astype("float64").astype({"point_index": "int64"})
+    positives_before = np.concatenate([[0], np.cumsum(sorted_positive)])
+    negatives_before = np.arange(len(scores) + 1) - positives_before
+    thresholds = np.concatenate([[np.nan], sorted_scores[ends[1:] - 1]])
+    return pd.DataFrame({
+        "point_index": np.arange(len(ends)),
+        "score_threshold": thresholds,
+        "false_positive_rate": negatives_before[ends] / negatives_before[-1],
+        "true_positive_rate": positives_before[ends] / positives_before[-1],
+    })
+
+
+def roc_table(observations: pd.DataFrame, config: ValidationConfig, min_cell_size: int) -> pd.DataFrame:
+    """risk_validation_roc: the ROC curve of each outcome and scorer of risk_validation, a row per point."""
+    if min_cell_size < 1:
+        raise ValidationError(f"dbt var min_cell_size: expected a whole number >= 1, got {min_cell_size}")
+    check_observations(observations)
+    curves = []
+    for outcome in OUTCOMES:
+        cohort = outcome_frame(observations, outcome)
+        positive, patient_index, components = outcome_arrays(cohort, outcome)
+        for scorer, scores in scorer_values(cohort, positive, patient_index, components, config).items():
+            points = roc_curve_points(scores, positive, patient_index, min_cell_size)
+            curves.append(points.assign(outcome=outcome, scorer=scorer))
+    return pd.concat(curves, ignore_index=True)[list(ROC_COLUMNS)].astype(
+        {"point_index": "int64", "score_threshold": "float64", "false_positive_rate": "float64",
+         "true_positive_rate": "float64"})
 
 
 def weight_table(observations: pd.DataFrame, expert_weights: Mapping[str, Any],

@@ -139,6 +139,8 @@ class LinearSystem:
     known: dict[Key, float] = field(default_factory=dict)
     hidden: set[Key] = field(default_factory=set)
     equations: list[dict[Key, float]] = field(default_factory=list)
+    # (numerator, denominator, published value, decimals it is rounded to)
+    ratios: list[tuple[Key, Key, float, int]] = field(default_factory=list)
 
     def figure(self, key: Key, value: object) -> Key:
         if value is None or pd.isna(value):
@@ -161,9 +163,29 @@ class LinearSystem:
         derived = self.figure(("difference", *part, "of", *whole), None)
         self.total(whole, [part, derived])
 
-    def ratio(self, numerator: Key, denominator: Key, value: object) -> None:
+    def ratio(self, numerator: Key, denominator: Key, value: object, decimals: int = 4) -> None:
+        """A published share or rate. The marts round them (macros/bi_precision.sql), so a ratio is no exact
+        equation: beside two published counts it tells nothing new, and beside a hidden one it would narrow
+        that down, which the marts never allow (hidden_ratio_terms)."""
         if value is not None and not pd.isna(value):
-            self.equations.append({numerator: 1.0, denominator: -float(value)})
+            self.ratios.append((numerator, denominator, float(value), decimals))
+
+
+def hidden_ratio_terms(system: LinearSystem) -> list[tuple[Key, Key]]:
+    """Published ratios whose numerator or denominator is hidden: each would be a clue to a hidden count."""
+    return [(numerator, denominator) for numerator, denominator, _, _ in system.ratios
+            if numerator in system.hidden or denominator in system.hidden]
+
+
+def misrounded_ratios(system: LinearSystem) -> list[tuple[Key, Key, float]]:
+    """Published ratios of two published counts that are not those counts' ratio rounded as documented."""
+    wrong = []
+    for numerator, denominator, value, decimals in system.ratios:
+        if numerator in system.known and denominator in system.known and system.known[denominator]:
+            exact = system.known[numerator] / system.known[denominator]
+            if abs(exact - value) > 0.5 * 10.0 ** -decimals + 1e-9:
+                wrong.append((numerator, denominator, value))
+    return wrong
 
 
 def determined_values(a_eq: np.ndarray, b_eq: np.ndarray) -> dict[int, float]:
@@ -321,7 +343,7 @@ def add_segment_profiles(system: LinearSystem, warehouse: Path) -> None:
             tier_key = system.figure(matrix_key(segment, tier), getattr(row, f"n_tier_{tier}"))
             system.ratio(tier_key, size, getattr(row, f"share_tier_{tier}"))
         admissions = system.figure(("kpi", "segment", segment, "n_admissions"), row.n_admissions)
-        system.ratio(admissions, size, row.admissions_per_patient)
+        system.ratio(admissions, size, row.admissions_per_patient, decimals=2)
 
 
 def add_care_management_summary(system: LinearSystem, warehouse: Path) -> None:
@@ -383,6 +405,15 @@ def add_segment_transitions(system: LinearSystem, warehouse: Path) -> None:
             system.total(total, [key for (_, target), key in cells.items() if target == to_value])
 
 
+def add_risk_score_distribution(system: LinearSystem, warehouse: Path) -> None:
+    """The score bins of each tier add up to the tier's size, which segment_tier_matrix publishes."""
+    bins = read(warehouse, "select risk_tier, score_bin_lower, n_patients from bi.risk_score_distribution")
+    for tier, rows in bins.groupby("risk_tier"):
+        parts = [system.figure(("score bin", tier, row.score_bin_lower), row.n_patients)
+                 for row in rows.itertuples(index=False)]
+        system.total(matrix_key(ALL_SEGMENTS, tier), parts)
+
+
 def published_system(warehouse: Path) -> LinearSystem:
     system = LinearSystem()
     add_segment_tier_matrix(system, warehouse)
@@ -391,12 +422,16 @@ def published_system(warehouse: Path) -> LinearSystem:
     add_care_management_summary(system, warehouse)
     add_condition_cohorts(system, warehouse)
     add_segment_transitions(system, warehouse)
+    add_risk_score_distribution(system, warehouse)
     return system
 
 
 def test_suppressed_counts_cannot_be_recovered_from_the_published_figures(warehouse: Path) -> None:
     system = published_system(warehouse)
     assert system.hidden, "nothing is suppressed: the check would prove nothing"
+    assert any(key[0] == "score bin" for key in [*system.known, *system.hidden])
+    assert hidden_ratio_terms(system) == []
+    assert misrounded_ratios(system) == []
     assert recoverable_small_counts(system) == []
 
 
@@ -478,9 +513,10 @@ def test_published_counts_match_the_patients(synthetic_warehouse: Path) -> None:
     """).iloc[0]
     assert kpis["n_patients"] == population["n_patients"]
     assert kpis["n_admissions"] == population["n_admissions"]
-    assert kpis["avg_los_days"] == pytest.approx(population["los"] / population["n_admissions"])
+    # Rounded as documented (macros/bi_precision.sql): means to 2 decimals, rates to 4.
+    assert kpis["avg_los_days"] == pytest.approx(population["los"] / population["n_admissions"], abs=0.005)
     readmission_rate = population["n_readmissions_30d"] / population["n_index"]
-    assert kpis["readmission_rate_30d"] == pytest.approx(readmission_rate)
+    assert kpis["readmission_rate_30d"] == pytest.approx(readmission_rate, abs=0.00005)
 
 
 def test_segment_and_tier_sizes_agree_across_marts(warehouse: Path) -> None:

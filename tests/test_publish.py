@@ -4,12 +4,14 @@ replacement, formula escaping, and access through SQLAlchemy with duckdb_engine 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
@@ -64,7 +66,8 @@ def test_every_mart_readable_through_sqlalchemy(synthetic_warehouse: Path, tmp_p
             "select table_name from duckdb_tables() where schema_name = 'bi'").fetchall())
         expected = {mart: connection.execute(f"select * from bi.{mart}").df() for mart in marts}
     assert {"segment_profiles", "care_management_summary", "population_kpis", "condition_cohort_profiles",
-            "segment_transitions", "segment_tier_matrix", "build_info"} <= set(marts)
+            "segment_transitions", "segment_tier_matrix", "risk_score_validation", "risk_roc_curve",
+            "risk_score_distribution", "build_info"} <= set(marts)
 
     engine = sa.create_engine(bi_url(out / "bi.duckdb"))
     with engine.connect() as connection:
@@ -81,6 +84,34 @@ def test_every_mart_readable_through_sqlalchemy(synthetic_warehouse: Path, tmp_p
         assert comment and "segment" in comment
         with pytest.raises(sa.exc.DBAPIError, match="read-only"):
             connection.execute(sa.text("create table bi.scratch as select 1"))
+
+
+# How a column description states the precision of macros/bi_precision.sql.
+PRECISION = re.compile(r"Rounded to (\d+) decimals")
+
+
+def test_every_number_of_the_export_is_rounded_as_its_description_says(synthetic_export: Path) -> None:
+    """Each non-count number a BI user reads says in its description how many decimals it has, and has no
+    more (docs: doc block bi_precision)."""
+    with duckdb.connect(str(synthetic_export / "bi.duckdb"), read_only=True) as connection:
+        columns = connection.execute(
+            "select table_name, column_name, comment from duckdb_columns() "
+            "where database_name = 'bi' and schema_name = 'main' "
+            "and (data_type in ('DOUBLE', 'FLOAT') or data_type like 'DECIMAL%') order by all"
+        ).fetchall()
+        assert len(columns) > 50
+        checked = set()
+        for table, column, comment in columns:
+            match = PRECISION.search(comment or "")
+            assert match, f"{table}.{column}: its description does not say how it is rounded"
+            decimals = int(match.group(1))
+            values = connection.execute(f'select "{column}" from "{table}" where "{column}" is not null').df()
+            scaled = values[column].to_numpy(dtype="float64") * 10.0 ** decimals
+            # Doubles hold decimals inexactly: 0.1234 * 10**4 is 1234 within a few units in the last place.
+            off = np.abs(scaled - np.round(scaled)) > 1e-6 * np.maximum(1.0, np.abs(scaled))
+            assert not off.any(), f"{table}.{column}: {values[column][off].iloc[0]} has more than {decimals}"
+            checked.add(table)
+    assert {"risk_roc_curve", "risk_score_distribution", "population_kpis", "segment_profiles"} <= checked
 
 
 def test_formula_text_is_escaped_and_other_values_kept(tmp_path: Path) -> None:

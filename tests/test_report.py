@@ -52,6 +52,11 @@ RENDERED_CHARTS_JS = """
 return [...document.querySelectorAll('.chart .js-plotly-plot')]
     .filter(el => el._fullLayout && el.querySelector('svg.main-svg')).length;
 """
+# The traces of one chart: name, mode, meta and the data a reader can hover.
+CHART_TRACES_JS = """
+return document.getElementById(arguments[0]).data.map(
+    t => ({name: t.name, mode: t.mode, meta: t.meta, x: t.x, y: t.y, text: t.text}));
+"""
 # Every value of the traces the report tagged as counts (x, y, z, customdata, flattened).
 COUNT_VALUES_JS = """
 const values = [];
@@ -123,6 +128,27 @@ def test_charts_show_only_published_counts_at_or_above_the_floor(
     assert values, "no chart carries counts: the check below would prove nothing"
     assert min(values) >= export.min_cell_size
     assert {int(value) for value in values} <= published_counts(export)
+    # The score histogram is among the charts checked, and its hidden bins are written, not drawn.
+    histogram = browser.execute_script(CHART_TRACES_JS, "chart-risk-0")
+    bars = [trace for trace in histogram if (trace.get("meta") or {}).get("counts")]
+    assert bars and all(value is None or value >= export.min_cell_size for bar in bars for value in bar["y"])
+    n_hidden = int(export.tables["risk_score_distribution"]["n_patients"].isna().sum())
+    marks = browser.execute_script(
+        "return (document.getElementById('chart-risk-0').layout.annotations || []).map(a => a.text);")
+    assert marks.count(fmt.SUPPRESSED) == n_hidden
+
+
+def test_roc_curves_draw_only_published_points(browser: webdriver.Chrome, export: Export) -> None:
+    """The ROC chart draws the export's points and nothing finer: every point stands for steps of at least
+    min_cell_size patients (bi.risk_roc_curve), and no count is shown."""
+    WebDriverWait(browser, 30).until(lambda driver: driver.execute_script(RENDERED_CHARTS_JS) > 0)
+    roc = export.tables["risk_roc_curve"]
+    published = set(zip(roc["false_positive_rate"], roc["true_positive_rate"], strict=True))
+    traces = browser.execute_script(CHART_TRACES_JS, "chart-validation-0")
+    curves = [trace for trace in traces if trace.get("name") != "chance"]
+    assert len(curves) == roc.groupby(["outcome", "scorer"]).ngroups
+    drawn = {(x, y) for trace in curves for x, y in zip(trace["x"], trace["y"], strict=True)}
+    assert drawn <= published and not any((trace.get("meta") or {}).get("counts") for trace in traces)
 
 
 def test_report_text_holds_no_count_below_the_floor(population_report: Path, export: Export) -> None:
@@ -163,11 +189,15 @@ def unavailable_tables(sections: list[Section]) -> set[str]:
 
 
 def test_figures_missing_from_the_export_are_announced(export: Export) -> None:
-    missing = unavailable_tables(all_sections(export))
-    # The real export holds the AUROCs, candidates and rejects; ROC points and score bins are not published.
-    assert {"risk_roc_curve", "risk_score_distribution"} <= missing
-    assert not {"risk_score_validation", "clustering_candidates", "data_quality_rejects"} & missing
-    assert "Not available in this build" in render(export, "../target/index.html")
+    published = {"risk_roc_curve", "risk_score_distribution", "risk_score_validation",
+                 "clustering_candidates", "data_quality_rejects"}
+    assert not published & unavailable_tables(all_sections(export))
+    # An older export without the ROC points and score bins announces them instead of drawing them.
+    tables = {name: frame for name, frame in export.tables.items()
+              if name not in {"risk_roc_curve", "risk_score_distribution"}}
+    older = dataclasses.replace(export, tables=tables)
+    assert {"risk_roc_curve", "risk_score_distribution"} <= unavailable_tables(all_sections(older))
+    assert "Not available in this build" in render(older, "../target/index.html")
 
 
 def later_export(export: Export) -> Export:

@@ -9,9 +9,13 @@ from sklearn.metrics import roc_auc_score
 
 from segmentation.risk_validation import (
     COMPONENTS,
+    FITTED_SCORER,
+    ROC_COLUMNS,
     ValidationConfig,
     ValidationError,
     outcome_codes,
+    roc_step_ends,
+    roc_table,
     validation_table,
     weight_table,
     weighted_auroc,
@@ -118,3 +122,69 @@ def test_bad_input_names_the_column_or_setting() -> None:
         ValidationConfig.from_mapping({"fit_sample_size": 10})
     with pytest.raises(ValidationError, match="risk_validation_typo"):
         ValidationConfig.from_mapping({"typo": 1})
+
+
+def roc_area(points: pd.DataFrame) -> tuple[float, float]:
+    """Area under the curve by trapezoids, and how far the exact AUROC can lie from it: within each step the
+    exact curve stays in the step's rectangle, so at most half of it."""
+    points = points.sort_values("point_index")
+    fpr, tpr = points["false_positive_rate"].to_numpy(), points["true_positive_rate"].to_numpy()
+    return float(np.trapezoid(tpr, fpr)), float(0.5 * (np.diff(fpr) * np.diff(tpr)).sum())
+
+
+def step_groups(observations: pd.DataFrame, outcome: str, scorer: str,
+                points: pd.DataFrame) -> list[pd.DataFrame]:
+    """The discharges of each step of a curve: scores at or above a point's threshold and below the previous
+    point's."""
+    cohort = observations[observations[outcome].notna()]
+    thresholds = [np.inf, *points.sort_values("point_index")["score_threshold"].iloc[1:]]
+    scores = cohort[scorer].to_numpy(dtype=float)
+    bounds = zip(thresholds, thresholds[1:], strict=False)
+    return [cohort[(scores >= low) & (scores < high)] for high, low in bounds]
+
+
+def test_roc_curves_agree_with_the_auroc_and_every_step_holds_enough_patients() -> None:
+    observations = simulated_observations(1500)
+    config = ValidationConfig(bootstrap_resamples=20)
+    aurocs = validation_table(observations, config).set_index(["outcome", "scorer"])["auroc"]
+    roc = roc_table(observations, config, min_cell_size=11)
+    assert set(roc.groupby(["outcome", "scorer"]).groups) == set(aurocs.index)
+    for (outcome, scorer), points in roc.groupby(["outcome", "scorer"]):
+        area, bound = roc_area(points)
+        assert abs(area - aurocs[(outcome, scorer)]) <= bound + 1e-12
+        assert abs(area - aurocs[(outcome, scorer)]) < 0.01
+        ordered = points.sort_values("point_index")
+        assert ordered.iloc[0][["false_positive_rate", "true_positive_rate"]].tolist() == [0.0, 0.0]
+        assert ordered.iloc[-1][["false_positive_rate", "true_positive_rate"]].tolist() == [1.0, 1.0]
+        assert ordered["false_positive_rate"].is_monotonic_increasing
+        assert ordered["true_positive_rate"].is_monotonic_increasing
+        if scorer == FITTED_SCORER:
+            continue  # its scores are out-of-fold predictions, not a column of the observations
+        steps = step_groups(observations, outcome, scorer, points)
+        assert sum(len(step) for step in steps) == observations[outcome].notna().sum()
+        for step in steps:
+            flags = step[outcome].astype(bool)
+            assert step.loc[flags, "subject_id"].nunique() >= 11
+            assert step.loc[~flags, "subject_id"].nunique() >= 11
+
+
+def test_roc_steps_count_patients_not_discharges() -> None:
+    """Eleven positive discharges of one patient make no step: a step needs eleven patients."""
+    scores = np.array([0.9] * 11 + [0.8] * 11 + list(np.linspace(0.7, 0.1, 60)))
+    positive = np.array([True] * 11 + [False] * 11 + [True, False] * 30)
+    patients = np.array([0] * 11 + list(range(1, 12)) + list(range(12, 72)))
+    ends = roc_step_ends(scores, positive, patients, min_cell_size=11)
+    assert ends[0] == 0 and ends[-1] == len(scores)
+    for start, end in zip(ends, ends[1:], strict=False):
+        assert len(np.unique(patients[start:end][positive[start:end]])) >= 11
+        assert len(np.unique(patients[start:end][~positive[start:end]])) >= 11
+    # The first step had to run past the one patient's eleven discharges to find ten more patients.
+    assert ends[1] > 22
+
+
+def test_a_cohort_too_small_for_two_steps_has_no_curve() -> None:
+    observations = simulated_observations(30)
+    roc = roc_table(observations, ValidationConfig(bootstrap_resamples=20), min_cell_size=11)
+    assert roc.empty and list(roc.columns) == list(ROC_COLUMNS)
+    with pytest.raises(ValidationError, match="min_cell_size"):
+        roc_table(observations, ValidationConfig(), min_cell_size=0)

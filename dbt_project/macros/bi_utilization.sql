@@ -48,24 +48,27 @@
 
 
 {#- The published columns: counts from `counts` (suppressed), rates from them (NULL when a count they use is
-    suppressed), average length of stay from `sums`.total_los_days. -#}
+    suppressed), average length of stay from `sums`.total_los_days; rounded as macros/bi_precision.sql says. -#}
 {% macro utilization_columns(counts, sums) %}
     {{ counts }}.n_patients::bigint as n_patients,
     {{ counts }}.n_admissions::bigint as n_admissions,
-    ({{ sums }}.total_los_days / nullif({{ counts }}.n_admissions, 0))::double as avg_los_days,
+    {{ bi_round(sums ~ '.total_los_days / nullif(' ~ counts ~ '.n_admissions, 0)', 'mean') }} as avg_los_days,
     {{ counts }}.n_icu_admissions::bigint as n_icu_admissions,
-    ({{ counts }}.n_icu_admissions / nullif({{ counts }}.n_admissions, 0))::double as icu_admission_rate,
+    {{ bi_round(counts ~ '.n_icu_admissions / nullif(' ~ counts ~ '.n_admissions, 0)', 'proportion') }}
+        as icu_admission_rate,
     {{ counts }}.n_ed_admissions::bigint as n_ed_admissions,
-    ({{ counts }}.n_ed_admissions / nullif({{ counts }}.n_admissions, 0))::double as ed_admission_rate,
+    {{ bi_round(counts ~ '.n_ed_admissions / nullif(' ~ counts ~ '.n_admissions, 0)', 'proportion') }}
+        as ed_admission_rate,
     {{ counts }}.n_index_episodes::bigint as n_index_episodes,
     {%- for days in [30, 60, 90] %}
     {{ counts }}.n_readmissions_{{ days }}d::bigint as n_readmissions_{{ days }}d,
-    ({{ counts }}.n_readmissions_{{ days }}d / nullif({{ counts }}.n_index_episodes, 0))::double
+    {{ bi_round(counts ~ '.n_readmissions_' ~ days ~ 'd / nullif(' ~ counts ~ '.n_index_episodes, 0)', 'proportion') }}
         as readmission_rate_{{ days }}d,
     {%- endfor %}
     {{ counts }}.n_in_hospital_deaths::bigint as n_in_hospital_deaths,
-    ({{ counts }}.n_in_hospital_deaths / nullif({{ counts }}.n_admissions, 0))::double
+    {{ bi_round(counts ~ '.n_in_hospital_deaths / nullif(' ~ counts ~ '.n_admissions, 0)', 'proportion') }}
         as in_hospital_mortality_rate,
     {{ counts }}.n_died_within_1y::bigint as n_died_within_1y,
-    ({{ counts }}.n_died_within_1y / nullif({{ counts }}.n_patients, 0))::double as one_year_mortality_rate
+    {{ bi_round(counts ~ '.n_died_within_1y / nullif(' ~ counts ~ '.n_patients, 0)', 'proportion') }}
+        as one_year_mortality_rate
 {%- endmacro %}

@@ -75,6 +75,7 @@
     {%- do checked_number_var('cost_min_observed_years', minimum=0.01) -%}
     {%- do checked_number_var('cohort_high_utilization_min_emergency_admissions', minimum=1, whole=true) -%}
     {%- do checked_number_var('bi_top_list_length', minimum=1, whole=true) -%}
+    {%- do checked_number_var('bi_risk_score_bin_width', minimum=0.0001, maximum=1) -%}
     {%- for item in ['admission', 'inpatient_day', 'icu_day', 'ed_visit'] -%}
         {%- if var('unit_cost_' ~ item ~ '_usd', none) is not none -%}
             {%- do checked_number_var('unit_cost_' ~ item ~ '_usd', minimum=0) -%}

@@ -99,12 +99,12 @@ select
     tier_sizes.share_of_population::double as share_of_population,
     living_sizes.n_living::bigint as n_living,
     -- Averages and costs describe the tier's living only while their number is shown.
-    (case when living_sizes.n_living is not null then tier_statistics.avg_risk_score end)::double
+    {{ bi_round('case when living_sizes.n_living is not null then tier_statistics.avg_risk_score end', 'score') }}
         as avg_risk_score,
-    (case when living_sizes.n_living is not null then tier_statistics.avg_annual_cost_usd end)::double
+    {{ bi_round('case when living_sizes.n_living is not null then tier_statistics.avg_annual_cost_usd end', 'usd') }}
         as avg_annual_cost_usd,
-    (case when living_sizes.n_living is not null then tier_statistics.total_annual_cost_usd end)::double
-        as total_annual_cost_usd,
+    {{ bi_round('case when living_sizes.n_living is not null then tier_statistics.total_annual_cost_usd end',
+                'usd') }} as total_annual_cost_usd,
     tier_kpis.n_admissions::bigint as n_admissions,
     tier_kpis.avg_los_days::double as avg_los_days,
     tier_kpis.readmission_rate_30d::double as readmission_rate_30d,

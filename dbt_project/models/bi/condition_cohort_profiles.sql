@@ -146,15 +146,18 @@ select
     group_counts.clinical_group::varchar as clinical_group,
     group_counts.utilization_group::varchar as utilization_group,
     {{ utilization_columns('suppressed_counts', 'group_counts') }},
-    (suppressed_counts.n_patients / nullif(cohort_totals.n_patients, 0))::double as share_of_cohort,
+    {{ bi_round('suppressed_counts.n_patients / nullif(cohort_totals.n_patients, 0)', 'proportion') }}
+        as share_of_cohort,
     suppressed_counts.n_female::bigint as n_female,
     suppressed_counts.n_male::bigint as n_male,
-    (suppressed_counts.n_female / nullif(suppressed_counts.n_patients, 0))::double as share_female,
+    {{ bi_round('suppressed_counts.n_female / nullif(suppressed_counts.n_patients, 0)', 'proportion') }}
+        as share_female,
     -- Averages and costs describe the group only while its size is shown.
-    {%- for average in ['avg_age', 'avg_chronic_conditions', 'avg_charlson_max', 'avg_risk_score',
-                        'avg_annual_cost_usd', 'total_annual_cost_usd'] %}
-    (case when suppressed_counts.n_patients is not null then group_counts.{{ average }} end)::double
-        as {{ average }},
+    {%- for average, kind in [('avg_age', 'mean'), ('avg_chronic_conditions', 'mean'),
+                              ('avg_charlson_max', 'mean'), ('avg_risk_score', 'score'),
+                              ('avg_annual_cost_usd', 'usd'), ('total_annual_cost_usd', 'usd')] %}
+    {{ bi_round('case when suppressed_counts.n_patients is not null then group_counts.' ~ average ~ ' end',
+                kind) }} as {{ average }},
     {%- endfor %}
     (suppressed_counts.suppressed_columns is not null)::boolean as is_suppressed,
     suppressed_counts.suppressed_columns::varchar as suppressed_columns

@@ -11,7 +11,7 @@ select
     reject_reason::varchar as reject_reason,
     description::varchar as description,
     (case when rejected_rows >= {{ min_cell_size }} then rejected_rows end)::bigint as n_rows,
-    (case when rejected_rows >= {{ min_cell_size }} then round(share_of_raw_rows, 6) end)::double
+    {{ bi_round('case when rejected_rows >= ' ~ min_cell_size ~ ' then share_of_raw_rows end', 'small_proportion') }}
         as share_of_raw_rows,
     (rejected_rows < {{ min_cell_size }})::boolean as is_suppressed
 from rejects

@@ -97,25 +97,30 @@ top_interventions as (
 select
     segment_counts.segment_name::varchar as segment_name,
     suppressed_counts.n_patients::bigint as n_patients,
-    (suppressed_counts.n_patients / nullif(population.n_patients, 0))::double as share_of_population,
+    {{ bi_round('suppressed_counts.n_patients / nullif(population.n_patients, 0)', 'proportion') }}
+        as share_of_population,
     suppressed_counts.n_female::bigint as n_female,
     suppressed_counts.n_male::bigint as n_male,
-    (suppressed_counts.n_female / nullif(suppressed_counts.n_patients, 0))::double as share_female,
+    {{ bi_round('suppressed_counts.n_female / nullif(suppressed_counts.n_patients, 0)', 'proportion') }}
+        as share_female,
     {%- for band, suffix in age_bands %}
     suppressed_counts.n_age_{{ suffix }}::bigint as n_age_{{ suffix }},
     {%- endfor %}
     {%- for tier in risk_tiers %}
     suppressed_counts.n_tier_{{ tier }}::bigint as n_tier_{{ tier }},
-    (suppressed_counts.n_tier_{{ tier }} / nullif(suppressed_counts.n_patients, 0))::double as share_tier_{{ tier }},
+    {{ bi_round('suppressed_counts.n_tier_' ~ tier ~ ' / nullif(suppressed_counts.n_patients, 0)', 'proportion') }}
+        as share_tier_{{ tier }},
     {%- endfor %}
     -- Averages describe the segment only while its size is shown.
-    {%- for average in ['avg_age', 'avg_chronic_conditions', 'avg_charlson_max', 'avg_risk_score'] %}
-    (case when suppressed_counts.n_patients is not null then segment_counts.{{ average }} end)::double
-        as {{ average }},
+    {%- for average, kind in [('avg_age', 'mean'), ('avg_chronic_conditions', 'mean'),
+                              ('avg_charlson_max', 'mean'), ('avg_risk_score', 'score')] %}
+    {{ bi_round('case when suppressed_counts.n_patients is not null then segment_counts.' ~ average ~ ' end',
+                kind) }} as {{ average }},
     {%- endfor %}
     (case when suppressed_counts.n_patients is not null then top_conditions.items end)::varchar as top_conditions,
     segment_kpis.n_admissions::bigint as n_admissions,
-    (segment_kpis.n_admissions / nullif(suppressed_counts.n_patients, 0))::double as admissions_per_patient,
+    {{ bi_round('segment_kpis.n_admissions / nullif(suppressed_counts.n_patients, 0)', 'mean') }}
+        as admissions_per_patient,
     segment_kpis.avg_los_days::double as avg_los_days,
     segment_kpis.icu_admission_rate::double as icu_admission_rate,
     segment_kpis.ed_admission_rate::double as ed_admission_rate,
@@ -124,10 +129,10 @@ select
     segment_kpis.readmission_rate_90d::double as readmission_rate_90d,
     segment_kpis.in_hospital_mortality_rate::double as in_hospital_mortality_rate,
     segment_kpis.one_year_mortality_rate::double as one_year_mortality_rate,
-    (case when suppressed_counts.n_patients is not null then segment_counts.avg_annual_cost_usd end)::double
-        as avg_annual_cost_usd,
-    (case when suppressed_counts.n_patients is not null then segment_counts.total_annual_cost_usd end)::double
-        as total_annual_cost_usd,
+    {{ bi_round('case when suppressed_counts.n_patients is not null then segment_counts.avg_annual_cost_usd end',
+                'usd') }} as avg_annual_cost_usd,
+    {{ bi_round('case when suppressed_counts.n_patients is not null then segment_counts.total_annual_cost_usd end',
+                'usd') }} as total_annual_cost_usd,
     (case when suppressed_counts.n_patients is not null then top_interventions.items end)::varchar
         as recommended_interventions,
     (suppressed_counts.suppressed_columns is not null or segment_kpis.is_suppressed)::boolean as is_suppressed,

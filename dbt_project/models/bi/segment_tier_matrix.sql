@@ -98,9 +98,12 @@ select
     tier_ranks.tier_rank::integer as risk_tier_rank,
     published_counts.row_type::varchar as row_type,
     published_counts.n_patients::bigint as n_patients,
-    (published_counts.n_patients / nullif(population.n_patients, 0))::double as share_of_population,
-    (published_counts.n_patients / nullif(segment_totals.n_patients, 0))::double as share_of_segment,
-    (published_counts.n_patients / nullif(tier_totals.n_patients, 0))::double as share_of_tier,
+    {{ bi_round('published_counts.n_patients / nullif(population.n_patients, 0)', 'proportion') }}
+        as share_of_population,
+    {{ bi_round('published_counts.n_patients / nullif(segment_totals.n_patients, 0)', 'proportion') }}
+        as share_of_segment,
+    {{ bi_round('published_counts.n_patients / nullif(tier_totals.n_patients, 0)', 'proportion') }}
+        as share_of_tier,
     published_counts.is_suppressed::boolean as is_suppressed
 from published_counts
 inner join published_counts as population
