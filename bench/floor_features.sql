@@ -165,6 +165,30 @@ charlson_bits as (
     from reference.charlson_conditions
 ),
 
+-- Elixhauser comorbidities as bits; superseded_bit is the bit of the comorbidity that takes its place.
+elixhauser_bits as (
+    select
+        comorbidities.comorbidity,
+        comorbidities.comorbidity_bit,
+        superseding.comorbidity_bit as superseded_bit,
+        comorbidities.defined_in_icd9 and comorbidities.defined_in_icd10 as defined_in_both_versions
+    from (
+        select *, row_number() over (order by comorbidity) - 1 as comorbidity_bit
+        from reference.elixhauser_comorbidities
+    ) as comorbidities
+    left join (
+        select comorbidity, row_number() over (order by comorbidity) - 1 as comorbidity_bit
+        from reference.elixhauser_comorbidities
+    ) as superseding
+        on comorbidities.superseded_by = superseding.comorbidity
+),
+
+elixhauser_codes as (
+    select 9 as icd_version, code_prefix, comorbidity_group from reference.elixhauser_icd9_codes
+    union all
+    select 10, code_prefix, comorbidity_group from reference.elixhauser_icd10_codes
+),
+
 -- Each spelling of a code billed anywhere, once, if the dictionary knows it (diagnoses with other codes are
 -- rejected): the prefix ranges are matched here, not per diagnosis.
 billed_codes as (
@@ -216,6 +240,24 @@ code_charlson_masks as (
     group by all
 ),
 
+code_elixhauser_masks as (
+    select
+        billed_codes.raw_code,
+        billed_codes.raw_version,
+        bit_or(1::bigint << elixhauser_bits.comorbidity_bit) as elixhauser_mask
+    from billed_codes
+    inner join range(3, 8) as prefix_lengths (prefix_length)
+        on length(billed_codes.icd_code) >= prefix_lengths.prefix_length
+    inner join elixhauser_codes
+        on billed_codes.icd_version = elixhauser_codes.icd_version
+        and substr(billed_codes.icd_code, 1, prefix_lengths.prefix_length) = elixhauser_codes.code_prefix
+    inner join reference.elixhauser_groups as groups
+        on elixhauser_codes.comorbidity_group = groups.comorbidity_group
+    inner join elixhauser_bits
+        on groups.comorbidity = elixhauser_bits.comorbidity
+    group by all
+),
+
 code_masks as (
     select
         billed_codes.raw_code,
@@ -225,7 +267,9 @@ code_masks as (
         dense_rank() over (order by billed_codes.icd_code, billed_codes.icd_version) as code_key,
         coalesce(code_chronic_masks.chronic_mask, 0) as chronic_mask,
         coalesce(code_chronic_masks.family_mask, 0) as family_mask,
-        coalesce(code_charlson_masks.charlson_mask, 0) as charlson_mask
+        coalesce(code_charlson_masks.charlson_mask, 0) as charlson_mask,
+        coalesce(code_elixhauser_masks.elixhauser_mask, 0) as elixhauser_mask,
+        billed_codes.icd_version = 9 as is_icd9
     from billed_codes
     left join code_chronic_masks
         on billed_codes.raw_code = code_chronic_masks.raw_code
@@ -233,6 +277,9 @@ code_masks as (
     left join code_charlson_masks
         on billed_codes.raw_code = code_charlson_masks.raw_code
         and billed_codes.raw_version = code_charlson_masks.raw_version
+    left join code_elixhauser_masks
+        on billed_codes.raw_code = code_elixhauser_masks.raw_code
+        and billed_codes.raw_version = code_elixhauser_masks.raw_version
 ),
 
 -- Diagnoses -------------------------------------------------------------------------------------------------
@@ -248,7 +295,10 @@ coded_diagnoses as (
         code_masks.code_key,
         code_masks.chronic_mask,
         code_masks.family_mask,
-        code_masks.charlson_mask
+        code_masks.charlson_mask,
+        -- Elixhauser reads the secondary diagnoses only.
+        case when diagnoses.seq_num > 1 then code_masks.elixhauser_mask else 0 end as elixhauser_mask,
+        code_masks.is_icd9
     from mimiciv_hosp.diagnoses_icd as diagnoses
     inner join code_masks
         on diagnoses.icd_code = code_masks.raw_code
@@ -287,6 +337,12 @@ admission_charlson_masks as (
     group by hadm_id
 ),
 
+admission_elixhauser_masks as (
+    select hadm_id, bit_or(elixhauser_mask) as elixhauser_mask, bool_or(is_icd9) as has_icd9_diagnosis
+    from valid_diagnoses
+    group by hadm_id
+),
+
 patient_codes as (
     select
         subject_id,
@@ -309,6 +365,80 @@ charlson_mask_points as (
         group by masks.charlson_mask, charlson_bits.hierarchy_group
     )
     group by charlson_mask
+),
+
+-- Elixhauser comorbidities that count in each combination that occurs (the hierarchy drops a comorbidity
+-- whose superseding one is present), with their count and index points. Patients' combinations over their
+-- whole history are among the inputs.
+elixhauser_masks as (
+    select distinct elixhauser_mask from admission_elixhauser_masks
+    union
+    select bit_or(admission_elixhauser_masks.elixhauser_mask)
+    from admission_elixhauser_masks
+    inner join valid_admissions
+        on admission_elixhauser_masks.hadm_id = valid_admissions.hadm_id
+    group by valid_admissions.subject_id
+),
+
+elixhauser_counted as (
+    select elixhauser_masks.elixhauser_mask, elixhauser_bits.comorbidity, elixhauser_bits.comorbidity_bit,
+        elixhauser_bits.defined_in_both_versions
+    from elixhauser_masks
+    inner join elixhauser_bits
+        on (elixhauser_masks.elixhauser_mask >> elixhauser_bits.comorbidity_bit) & 1 = 1
+        and (elixhauser_bits.superseded_bit is null
+            or (elixhauser_masks.elixhauser_mask >> elixhauser_bits.superseded_bit) & 1 = 0)
+),
+
+elixhauser_mask_flags as (
+    select
+        elixhauser_mask,
+        bool_or(comorbidity = 'congestive_heart_failure') as congestive_heart_failure,
+        bool_or(comorbidity = 'cardiac_arrhythmias') as cardiac_arrhythmias,
+        bool_or(comorbidity = 'valvular_disease') as valvular_disease,
+        bool_or(comorbidity = 'pulmonary_circulation') as pulmonary_circulation,
+        bool_or(comorbidity = 'peripheral_vascular') as peripheral_vascular,
+        bool_or(comorbidity = 'hypertension_uncomplicated') as hypertension_uncomplicated,
+        bool_or(comorbidity = 'hypertension_complicated') as hypertension_complicated,
+        bool_or(comorbidity = 'paralysis') as paralysis,
+        bool_or(comorbidity = 'other_neurological') as other_neurological,
+        bool_or(comorbidity = 'chronic_pulmonary') as chronic_pulmonary,
+        bool_or(comorbidity = 'diabetes_uncomplicated') as diabetes_uncomplicated,
+        bool_or(comorbidity = 'diabetes_complicated') as diabetes_complicated,
+        bool_or(comorbidity = 'hypothyroidism') as hypothyroidism,
+        bool_or(comorbidity = 'renal_failure') as renal_failure,
+        bool_or(comorbidity = 'liver_disease') as liver_disease,
+        bool_or(comorbidity = 'peptic_ulcer') as peptic_ulcer,
+        bool_or(comorbidity = 'aids') as aids,
+        bool_or(comorbidity = 'lymphoma') as lymphoma,
+        bool_or(comorbidity = 'metastatic_cancer') as metastatic_cancer,
+        bool_or(comorbidity = 'solid_tumor') as solid_tumor,
+        bool_or(comorbidity = 'rheumatoid_arthritis') as rheumatoid_arthritis,
+        bool_or(comorbidity = 'coagulopathy') as coagulopathy,
+        bool_or(comorbidity = 'obesity') as obesity,
+        bool_or(comorbidity = 'weight_loss') as weight_loss,
+        bool_or(comorbidity = 'fluid_electrolyte') as fluid_electrolyte,
+        bool_or(comorbidity = 'blood_loss_anemia') as blood_loss_anemia,
+        bool_or(comorbidity = 'deficiency_anemias') as deficiency_anemias,
+        bool_or(comorbidity = 'alcohol_abuse') as alcohol_abuse,
+        bool_or(comorbidity = 'drug_abuse') as drug_abuse,
+        bool_or(comorbidity = 'psychoses') as psychoses,
+        bool_or(comorbidity = 'depression') as depression,
+        count(*) filter (where defined_in_both_versions) as n_comorbidities
+    from elixhauser_counted
+    group by elixhauser_mask
+),
+
+elixhauser_mask_points as (
+    select
+        elixhauser_counted.elixhauser_mask,
+        sum(weights.weight) filter (where weights.elixhauser_index = 'van_walraven') as van_walraven,
+        sum(weights.weight) filter (where weights.elixhauser_index = 'ahrq_readmission') as ahrq_readmission,
+        sum(weights.weight) filter (where weights.elixhauser_index = 'ahrq_mortality') as ahrq_mortality
+    from elixhauser_counted
+    inner join reference.elixhauser_index_weights as weights
+        on elixhauser_counted.comorbidity = weights.comorbidity
+    group by elixhauser_counted.elixhauser_mask
 ),
 
 -- Admissions ------------------------------------------------------------------------------------------------
@@ -351,6 +481,11 @@ admissions_scored as (
         age_scores.age_score + coalesce(charlson_mask_points.points, 0) as charlson_index,
         coalesce(admission_icu.n_icu_stays, 0) as n_icu_stays,
         coalesce(admission_icu.icu_days, 0) as icu_days,
+        coalesce(admission_elixhauser_masks.elixhauser_mask, 0) as elixhauser_mask,
+        coalesce(admission_elixhauser_masks.has_icd9_diagnosis, false) as has_icd9_diagnosis,
+        coalesce(elixhauser_mask_points.van_walraven, 0) as elixhauser_van_walraven,
+        coalesce(elixhauser_mask_points.ahrq_readmission, 0) as ahrq_readmission_index,
+        coalesce(elixhauser_mask_points.ahrq_mortality, 0) as ahrq_mortality_index,
         admissions.prior_max_dischtime is null
             or (admissions.admittime > admissions.prior_max_dischtime
                 and admissions.admittime::date <> admissions.prior_max_dischtime::date) as starts_episode
@@ -363,6 +498,10 @@ admissions_scored as (
         on admission_charlson_masks.charlson_mask = charlson_mask_points.charlson_mask
     left join admission_icu
         on admissions.hadm_id = admission_icu.hadm_id
+    left join admission_elixhauser_masks
+        on admissions.hadm_id = admission_elixhauser_masks.hadm_id
+    left join elixhauser_mask_points
+        on admission_elixhauser_masks.elixhauser_mask = elixhauser_mask_points.elixhauser_mask
 ),
 
 patient_admissions as (
@@ -380,10 +519,14 @@ patient_admissions as (
         max(charlson_index) as charlson_max,
         sum(n_icu_stays) as n_icu_stays,
         sum(icu_days) as total_icu_days,
+        bit_or(elixhauser_mask) as elixhauser_mask,
+        bool_or(has_icd9_diagnosis) as has_icd9_diagnosis,
         -- The last admission in (admittime, hadm_id) order, its NULLs kept.
         arg_max(
             {'age': age_at_admission, 'charlson': charlson_index, 'insurance': insurance,
-             'language': language, 'marital_status': marital_status, 'race': race},
+             'language': language, 'marital_status': marital_status, 'race': race,
+             'van_walraven': elixhauser_van_walraven, 'ahrq_readmission': ahrq_readmission_index,
+             'ahrq_mortality': ahrq_mortality_index},
             (admittime, hadm_id)
         ) as last_admission
     from admissions_scored
@@ -498,6 +641,44 @@ select
     coalesce(patient_codes.family_mask, 0) & family_flags.liver <> 0 as has_liver,
     patient_admissions.charlson_max::integer as charlson_max,
     patient_admissions.last_admission.charlson::integer as charlson_latest,
+    coalesce(patient_elixhauser.congestive_heart_failure, false) as elixhauser_congestive_heart_failure,
+    case
+        when patient_admissions.has_icd9_diagnosis
+            then coalesce(patient_elixhauser.cardiac_arrhythmias, false)
+    end as elixhauser_cardiac_arrhythmias,
+    coalesce(patient_elixhauser.valvular_disease, false) as elixhauser_valvular_disease,
+    coalesce(patient_elixhauser.pulmonary_circulation, false) as elixhauser_pulmonary_circulation,
+    coalesce(patient_elixhauser.peripheral_vascular, false) as elixhauser_peripheral_vascular,
+    coalesce(patient_elixhauser.hypertension_uncomplicated, false) as elixhauser_hypertension_uncomplicated,
+    coalesce(patient_elixhauser.hypertension_complicated, false) as elixhauser_hypertension_complicated,
+    coalesce(patient_elixhauser.paralysis, false) as elixhauser_paralysis,
+    coalesce(patient_elixhauser.other_neurological, false) as elixhauser_other_neurological,
+    coalesce(patient_elixhauser.chronic_pulmonary, false) as elixhauser_chronic_pulmonary,
+    coalesce(patient_elixhauser.diabetes_uncomplicated, false) as elixhauser_diabetes_uncomplicated,
+    coalesce(patient_elixhauser.diabetes_complicated, false) as elixhauser_diabetes_complicated,
+    coalesce(patient_elixhauser.hypothyroidism, false) as elixhauser_hypothyroidism,
+    coalesce(patient_elixhauser.renal_failure, false) as elixhauser_renal_failure,
+    coalesce(patient_elixhauser.liver_disease, false) as elixhauser_liver_disease,
+    coalesce(patient_elixhauser.peptic_ulcer, false) as elixhauser_peptic_ulcer,
+    coalesce(patient_elixhauser.aids, false) as elixhauser_aids,
+    coalesce(patient_elixhauser.lymphoma, false) as elixhauser_lymphoma,
+    coalesce(patient_elixhauser.metastatic_cancer, false) as elixhauser_metastatic_cancer,
+    coalesce(patient_elixhauser.solid_tumor, false) as elixhauser_solid_tumor,
+    coalesce(patient_elixhauser.rheumatoid_arthritis, false) as elixhauser_rheumatoid_arthritis,
+    coalesce(patient_elixhauser.coagulopathy, false) as elixhauser_coagulopathy,
+    coalesce(patient_elixhauser.obesity, false) as elixhauser_obesity,
+    coalesce(patient_elixhauser.weight_loss, false) as elixhauser_weight_loss,
+    coalesce(patient_elixhauser.fluid_electrolyte, false) as elixhauser_fluid_electrolyte,
+    coalesce(patient_elixhauser.blood_loss_anemia, false) as elixhauser_blood_loss_anemia,
+    coalesce(patient_elixhauser.deficiency_anemias, false) as elixhauser_deficiency_anemias,
+    coalesce(patient_elixhauser.alcohol_abuse, false) as elixhauser_alcohol_abuse,
+    coalesce(patient_elixhauser.drug_abuse, false) as elixhauser_drug_abuse,
+    coalesce(patient_elixhauser.psychoses, false) as elixhauser_psychoses,
+    coalesce(patient_elixhauser.depression, false) as elixhauser_depression,
+    coalesce(patient_elixhauser.n_comorbidities, 0)::integer as elixhauser_comorbidity_count,
+    patient_admissions.last_admission.van_walraven::integer as elixhauser_van_walraven_latest,
+    patient_admissions.last_admission.ahrq_readmission::integer as ahrq_readmission_index_latest,
+    patient_admissions.last_admission.ahrq_mortality::integer as ahrq_mortality_index_latest,
     coalesce(patient_admissions.n_icu_stays, 0)::integer as n_icu_stays,
     coalesce(patient_admissions.total_icu_days, 0)::double as total_icu_days,
     coalesce(patient_readmissions.n_readmissions_30d, 0)::integer as n_readmissions_30d,
@@ -518,6 +699,8 @@ asof left join reference.age_buckets as age_buckets
     on coalesce(patient_admissions.last_admission.age, patients.anchor_age) >= age_buckets.min_age
 left join patient_codes
     on patients.subject_id = patient_codes.subject_id
+left join elixhauser_mask_flags as patient_elixhauser
+    on patient_admissions.elixhauser_mask = patient_elixhauser.elixhauser_mask
 left join patient_readmissions
     on patients.subject_id = patient_readmissions.subject_id
 cross join family_flags

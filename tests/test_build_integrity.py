@@ -23,17 +23,12 @@ from pathlib import Path
 import duckdb
 import pytest
 from conftest import FIXTURE_MIMIC_DIR, load_mimic, record_complete_build, run_cli, run_dbt
+from table_hashes import table_hashes
 
 from generator import cli as generator_cli
 from generator.pipeline import MAX_PATIENTS
 
 COMPARED_SCHEMAS = ("data_quality", "marts", "bi")
-# Columns that differ between two builds of the same input by design, as their descriptions say.
-NONDETERMINISTIC_COLUMNS = {
-    "marts.cluster_evaluation": {"fit_seconds"},
-    "bi.build_info": {"build_id", "built_at"},
-    "bi.segment_transitions": {"previous_build_id", "current_build_id"},
-}
 # Bounds of the reader process: it stops when told to, or at these limits, whichever comes first.
 READER_MAX_SECONDS = 600
 READER_MAX_READS = 100_000
@@ -43,32 +38,6 @@ FORMULA_TEXTS = ['=HYPERLINK("http://example.com","click")', "+1+2", "-3+4", "@S
 
 
 # --- helpers ------------------------------------------------------------------------------------------------
-
-def table_hashes(db: Path, schemas: tuple[str, ...] = COMPARED_SCHEMAS) -> dict[str, tuple[int, str]]:
-    """Row count and an order-independent content hash of every table in `schemas`, without the columns that
-    are non-deterministic by design."""
-    with duckdb.connect(str(db), read_only=True) as con:
-        columns = con.execute("""
-            select
-                tables.schema_name || '.' || tables.table_name,
-                list(columns.column_name order by columns.column_index)
-            from duckdb_tables() as tables
-            inner join duckdb_columns() as columns
-                using (database_name, schema_name, table_name)
-            where list_contains(?, tables.schema_name)
-            group by all
-        """, [list(schemas)]).fetchall()
-        hashes = {}
-        for table, names in columns:
-            kept = [name for name in names if name not in NONDETERMINISTIC_COLUMNS.get(table, set())]
-            selected = ", ".join(f'"{name}"' for name in kept)
-            hashes[table] = con.execute(f"""
-                select count(*), md5(coalesce(string_agg(row_text, chr(10) order by row_text), ''))
-                from (select to_json(kept_columns)::varchar as row_text
-                      from (select {selected} from {table}) as kept_columns)
-            """).fetchone()
-    return hashes
-
 
 def publish(db: Path, exports: Path) -> None:
     run_cli([sys.executable, "-m", "publish", "--db", str(db), "--out", str(exports)])
@@ -188,7 +157,8 @@ def second_build(tmp_path_factory: pytest.TempPathFactory, mimic_fixture_warehou
 @pytest.mark.dbt
 def test_two_builds_of_the_same_input_hold_the_same_marts(second_build: SecondBuild,
                                                           mimic_fixture_warehouse: Path) -> None:
-    first, second = table_hashes(mimic_fixture_warehouse), table_hashes(second_build.warehouse)
+    first = table_hashes(mimic_fixture_warehouse, COMPARED_SCHEMAS)
+    second = table_hashes(second_build.warehouse, COMPARED_SCHEMAS)
     assert {name.split(".")[0] for name in first} == set(COMPARED_SCHEMAS)
     assert {"marts.patient_features", "marts.patient_segments", "bi.segment_profiles"} <= set(first)
     assert first == second
