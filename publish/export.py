@@ -121,13 +121,13 @@ def read_build(con: duckdb.DuckDBPyConnection, schema: str = BI_SCHEMA) -> tuple
 
 def check_small_counts(con: duckdb.DuckDBPyConnection, marts: tuple[Mart, ...], min_cell_size: int,
                        schema: str = BI_SCHEMA) -> None:
-    """Refuse to export a count column (n_*) holding a value below the threshold: the last line of defence
-    should a build have skipped its tests."""
+    """Refuse to export a count column (n_*) holding a value from 1 to the threshold - 1 (a zero, an empty
+    group, is published): the last line of defence should a build have skipped its tests."""
     for mart in marts:
         for column in (column for column in mart.columns if column.name.startswith("n_")):
             (n_small,) = con.execute(
                 f"select count(*) from {qualified(schema, mart.name)} "
-                f"where {quote_identifier(column.name)} < ?",
+                f"where {quote_identifier(column.name)} > 0 and {quote_identifier(column.name)} < ?",
                 [min_cell_size],
             ).fetchone()
             if n_small:

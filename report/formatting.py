@@ -16,12 +16,13 @@ def is_missing(value: object) -> bool:
 
 
 def count(value: object, floor: int) -> str:
-    """A patient or row count: grouped digits, 'suppressed' when hidden. A visible count under the floor
-    means the export's suppression failed, so it stops the report rather than printing it."""
+    """A patient or row count: grouped digits, 'suppressed' when hidden, 0 for an empty group. A visible
+    count from 1 to the floor - 1 means the export's suppression failed, so it stops the report rather than
+    printing it."""
     if is_missing(value):
         return SUPPRESSED
     number = int(value)  # type: ignore[call-overload]
-    if number < floor:
+    if 0 < number < floor:
         raise SmallCountError(f"count {number} is below the cell-size floor {floor}")
     return f"{number:,}"
 

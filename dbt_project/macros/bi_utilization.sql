@@ -8,7 +8,8 @@
       one-year mortality = patients who died within 365 days of their last discharge (in hospital included) /
         patients of the group.
     `differences` are the counts anyone can derive from two published ones (e.g. readmissions between 31 and 60
-    days); cell suppression protects them like published counts. -#}
+    days); cell suppression protects them like published counts. `headline` counts (those behind the rates
+    dashboards lead with) are the last a complementary suppression picks. -#}
 {% macro utilization_count_spec() %}
     {{ return({
         'counts': [
@@ -25,6 +26,10 @@
             ('n_admissions_ending_alive', 'n_admissions', 'n_in_hospital_deaths'),
             ('n_died_after_discharge_within_1y', 'n_died_within_1y', 'n_in_hospital_deaths'),
             ('n_patients_not_died_within_1y', 'n_patients', 'n_died_within_1y'),
+        ],
+        'headline': [
+            'n_patients', 'n_admissions', 'n_index_episodes', 'n_readmissions_30d', 'n_in_hospital_deaths',
+            'n_died_within_1y',
         ],
     }) }}
 {% endmacro %}
@@ -72,3 +77,27 @@
     {{ bi_round(counts ~ '.n_died_within_1y / nullif(' ~ counts ~ '.n_patients, 0)', 'proportion') }}
         as one_year_mortality_rate
 {%- endmacro %}
+
+
+{#- For rows of population_kpis (relation `kpis`), which of a mart's figures taken from it are hidden and why:
+    `figures` lists (figure, [counts of population_kpis behind it]); a figure is hidden when one of its counts
+    is. Gives dimension_value, suppressed_columns and suppression_reasons (NULL when none is hidden). -#}
+{% macro kpi_figure_suppression(kpis, figures) %}
+    select
+        {{ kpis }}.dimension_value,
+        nullif(concat_ws(', ',
+            {%- for figure, counts in figures %}
+            case when {{ counts | join(' is null or ') }} is null then '{{ figure }}' end{{ ',' if not loop.last }}
+            {%- endfor %}
+        ), '') as suppressed_columns,
+        nullif(concat_ws('; ',
+            {%- for figure, counts in figures %}
+            case when {{ counts | join(' is null or ') }} is null then '{{ figure }}: uses ' || concat_ws(' and ',
+                {%- for count in counts %}
+                case when {{ count }} is null then 'population_kpis.{{ count }}' end{{ ',' if not loop.last }}
+                {%- endfor %}
+            ) || ', hidden there' end{{ ',' if not loop.last }}
+            {%- endfor %}
+        ), '') as suppression_reasons
+    from {{ kpis }}
+{% endmacro %}

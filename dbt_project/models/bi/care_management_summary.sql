@@ -5,6 +5,12 @@
     the tier, living and deceased, as outcome rates must). n_living is shown only when it and the tier's
     deceased (n_patients - n_living) are each 0 or at least the cell-size floor, so neither can be a small
     count; no living total is published, so a hidden n_living cannot be recovered from the others. -#}
+{%- set kpi_figures = [
+    ('n_admissions', ['n_admissions']),
+    ('avg_los_days', ['n_admissions']),
+    ('readmission_rate_30d', ['n_readmissions_30d', 'n_index_episodes']),
+    ('one_year_mortality_rate', ['n_died_within_1y', 'n_patients']),
+] -%}
 {%- set top_list_length = bi_number_var('bi_top_list_length', minimum=1, whole=true) -%}
 {%- set min_cell_size = bi_min_cell_size() -%}
 
@@ -18,7 +24,8 @@ patients as (
 ),
 
 tier_sizes as (
-    select risk_tier, n_patients, share_of_population, is_suppressed from {{ ref('segment_tier_matrix') }}
+    select risk_tier, n_patients, share_of_population, is_suppressed, suppression_reasons
+    from {{ ref('segment_tier_matrix') }}
     where row_type = 'tier_total'
 ),
 
@@ -46,14 +53,26 @@ tier_vital_counts as (
     group by risk_tiers.risk_tier
 ),
 
+-- A zero is shown: it says the tier has no living (or no deceased) patient, and points at no one.
 living_sizes as (
     select
         risk_tier,
         case
-            when n_living >= {{ min_cell_size }} and (n_deceased = 0 or n_deceased >= {{ min_cell_size }})
+            when (n_living = 0 or n_living >= {{ min_cell_size }})
+                and (n_deceased = 0 or n_deceased >= {{ min_cell_size }})
                 then n_living
-        end as n_living
+        end as n_living,
+        case
+            when n_living between 1 and {{ min_cell_size - 1 }} then 'n_living: below_min_cell_size'
+            when n_deceased between 1 and {{ min_cell_size - 1 }}
+                then 'n_living: protects n_deceased (= n_patients - n_living)'
+        end as suppression_reason
     from tier_vital_counts
+),
+
+-- Figures hidden because population_kpis hides a count behind them, and why.
+kpi_suppression as (
+    {{ kpi_figure_suppression('tier_kpis', kpi_figures) }}
 ),
 
 tier_statistics as (
@@ -112,13 +131,18 @@ select
     core_interventions.interventions::varchar as core_interventions,
     (case when living_sizes.n_living is not null then top_condition_interventions.items end)::varchar
         as condition_interventions,
-    (tier_sizes.is_suppressed or tier_kpis.is_suppressed or living_sizes.n_living is null)::boolean
-        as is_suppressed,
+    (tier_sizes.is_suppressed or living_sizes.n_living is null or kpi_suppression.suppressed_columns is not null)
+        ::boolean as is_suppressed,
     nullif(concat_ws(', ',
         case when tier_sizes.is_suppressed then 'n_patients' end,
         case when living_sizes.n_living is null then 'n_living' end,
-        case when tier_kpis.n_admissions is null then 'n_admissions' end
-    ), '')::varchar as suppressed_columns
+        kpi_suppression.suppressed_columns
+    ), '')::varchar as suppressed_columns,
+    nullif(concat_ws('; ',
+        tier_sizes.suppression_reasons,
+        living_sizes.suppression_reason,
+        kpi_suppression.suppression_reasons
+    ), '')::varchar as suppression_reasons
 from tier_sizes
 inner join tier_kpis
     on tier_sizes.risk_tier = tier_kpis.dimension_value
@@ -126,6 +150,8 @@ left join risk_tiers
     on tier_sizes.risk_tier = risk_tiers.risk_tier
 left join living_sizes
     on tier_sizes.risk_tier = living_sizes.risk_tier
+inner join kpi_suppression
+    on tier_sizes.risk_tier = kpi_suppression.dimension_value
 left join tier_statistics
     on tier_sizes.risk_tier = tier_statistics.risk_tier
 left join core_interventions

@@ -137,6 +137,7 @@ row_partitions as (
     'counts': utilization.counts + ['n_female', 'n_male'],
     'differences': utilization.differences,
     'partitions': [('n_patients', ['n_female', 'n_male'])],
+    'headline': utilization.headline,
 }, row_partitions='row_partitions') }}
 
 select
@@ -160,7 +161,8 @@ select
                 kind) }} as {{ average }},
     {%- endfor %}
     (suppressed_counts.suppressed_columns is not null)::boolean as is_suppressed,
-    suppressed_counts.suppressed_columns::varchar as suppressed_columns
+    suppressed_counts.suppressed_columns::varchar as suppressed_columns,
+    suppressed_counts.suppression_reasons::varchar as suppression_reasons
 from group_counts
 inner join suppressed_counts
     on group_counts.row_key = suppressed_counts.row_key

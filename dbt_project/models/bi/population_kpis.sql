@@ -27,7 +27,7 @@ patient_group_counts as (
     group by patient_groups.dimension, patient_groups.dimension_value
 ),
 
--- The groups of segment_tier_matrix, so that a tier without patients is a row of empty (suppressed) counts.
+-- The groups of segment_tier_matrix, so that a tier without patients is a row of zeros.
 kpi_groups as (
     select
         case row_type when 'population_total' then 'overall' when 'segment_total' then 'segment' else 'risk_tier' end
@@ -73,14 +73,16 @@ fixed_cells as (
 ),
 
 {{ suppress_counts('group_counts', 'row_key', utilization_count_spec(),
-                   row_partitions='row_partitions', fixed_cells='fixed_cells') }}
+                   row_partitions='row_partitions', fixed_cells='fixed_cells',
+                   fixed_source='segment_tier_matrix') }}
 
 select
     group_counts.dimension::varchar as dimension,
     group_counts.dimension_value::varchar as dimension_value,
     {{ utilization_columns('suppressed_counts', 'group_counts') }},
     (suppressed_counts.suppressed_columns is not null)::boolean as is_suppressed,
-    suppressed_counts.suppressed_columns::varchar as suppressed_columns
+    suppressed_counts.suppressed_columns::varchar as suppressed_columns,
+    suppressed_counts.suppression_reasons::varchar as suppression_reasons
 from group_counts
 inner join suppressed_counts
     on group_counts.row_key = suppressed_counts.row_key

@@ -11,6 +11,20 @@
 {%- for band, suffix in age_bands -%}{%- do age_counts.append('n_age_' ~ suffix) -%}{%- endfor -%}
 {%- set tier_counts = [] -%}
 {%- for tier in risk_tiers -%}{%- do tier_counts.append('n_tier_' ~ tier) -%}{%- endfor -%}
+{#- Figures taken from population_kpis, with the counts of population_kpis behind each: a figure is hidden here
+    when one of them is hidden there. -#}
+{%- set kpi_figures = [
+    ('n_admissions', ['n_admissions']),
+    ('admissions_per_patient', ['n_admissions']),
+    ('avg_los_days', ['n_admissions']),
+    ('icu_admission_rate', ['n_icu_admissions', 'n_admissions']),
+    ('ed_admission_rate', ['n_ed_admissions', 'n_admissions']),
+    ('readmission_rate_30d', ['n_readmissions_30d', 'n_index_episodes']),
+    ('readmission_rate_60d', ['n_readmissions_60d', 'n_index_episodes']),
+    ('readmission_rate_90d', ['n_readmissions_90d', 'n_index_episodes']),
+    ('in_hospital_mortality_rate', ['n_in_hospital_deaths', 'n_admissions']),
+    ('one_year_mortality_rate', ['n_died_within_1y', 'n_patients']),
+] -%}
 
 with patients as (
     select * from {{ ref('patient_population') }}
@@ -68,7 +82,13 @@ fixed_cells as (
         ('n_patients', age_counts),
         ('n_patients', tier_counts),
     ],
-}, fixed_cells='fixed_cells') }},
+    'headline': ['n_patients'],
+}, fixed_cells='fixed_cells', fixed_source='segment_tier_matrix') }},
+
+-- This mart's figures hidden because population_kpis hides a count behind them, and why.
+kpi_suppression as (
+    {{ kpi_figure_suppression('segment_kpis', kpi_figures) }}
+),
 
 -- Most common conditions and interventions: names only, each held by at least min_cell_size patients.
 segment_condition_counts as (
@@ -135,14 +155,19 @@ select
                 'usd') }} as total_annual_cost_usd,
     (case when suppressed_counts.n_patients is not null then top_interventions.items end)::varchar
         as recommended_interventions,
-    (suppressed_counts.suppressed_columns is not null or segment_kpis.is_suppressed)::boolean as is_suppressed,
-    nullif(concat_ws(', ', suppressed_counts.suppressed_columns,
-        case when segment_kpis.n_admissions is null then 'n_admissions' end), '')::varchar as suppressed_columns
+    (suppressed_counts.suppressed_columns is not null or kpi_suppression.suppressed_columns is not null)::boolean
+        as is_suppressed,
+    nullif(concat_ws(', ', suppressed_counts.suppressed_columns, kpi_suppression.suppressed_columns), '')::varchar
+        as suppressed_columns,
+    nullif(concat_ws('; ', suppressed_counts.suppression_reasons, kpi_suppression.suppression_reasons), '')::varchar
+        as suppression_reasons
 from segment_counts
 inner join suppressed_counts
     on segment_counts.segment_name = suppressed_counts.row_key
 inner join segment_kpis
     on segment_counts.segment_name = segment_kpis.dimension_value
+inner join kpi_suppression
+    on segment_counts.segment_name = kpi_suppression.dimension_value
 cross join (
     select n_patients from {{ ref('segment_tier_matrix') }} where row_type = 'population_total'
 ) as population

@@ -23,7 +23,7 @@ tier_ranks as (
     select risk_tier, tier_rank from {{ ref('risk_tiers') }}
 ),
 
--- Every segment and tier pair, so that a pair without patients is an empty (suppressed) cell, not a missing row.
+-- Every segment and tier pair, so that a pair without patients is a row showing 0, not a missing row.
 matrix_rows as (
     select segment_name, risk_tier, 'segment_tier' as row_type
     from segment_names
@@ -86,7 +86,8 @@ published_counts as (
         matrix_counts.risk_tier,
         matrix_counts.row_type,
         suppressed_counts.n_patients,
-        suppressed_counts.suppressed_columns is not null as is_suppressed
+        suppressed_counts.suppressed_columns is not null as is_suppressed,
+        suppressed_counts.suppression_reasons
     from matrix_counts
     inner join suppressed_counts
         on matrix_counts.row_key = suppressed_counts.row_key
@@ -104,7 +105,8 @@ select
         as share_of_segment,
     {{ bi_round('published_counts.n_patients / nullif(tier_totals.n_patients, 0)', 'proportion') }}
         as share_of_tier,
-    published_counts.is_suppressed::boolean as is_suppressed
+    published_counts.is_suppressed::boolean as is_suppressed,
+    published_counts.suppression_reasons::varchar as suppression_reasons
 from published_counts
 inner join published_counts as population
     on population.row_type = 'population_total'

@@ -4,8 +4,9 @@
     'No longer present'. With a single build every patient is new.
 
     Suppression: the current sizes are those of segment_tier_matrix, shown or hidden as there; the previous
-    build's sizes are not part of this build's publication. Comparing the sizes two builds published tells how
-    many patients a group gained or lost; no build can hide that (docs/bi.md). -#}
+    build's sizes are not part of this build's publication (unknown, protected only when small). Comparing the
+    sizes two builds published tells how many patients a group gained or lost; no build can hide that
+    (docs/bi.md). -#}
 {%- set new_patient = 'New patient' -%}
 {%- set gone_patient = 'No longer present' -%}
 {%- set margin = 'All' -%}
@@ -129,13 +130,9 @@ row_partitions as (
     where row_type in ('transition', 'to_total')
 ),
 
--- Row totals (previous sizes, new patients) are not published here; column totals are the current sizes.
+-- Column totals are the current sizes, shown or hidden as in segment_tier_matrix.
 fixed_cells as (
-    select transition_counts.row_key, 'n_patients' as count_name, true as is_suppressed
-    from transition_counts
-    where transition_counts.row_type = 'from_total'
-    union all
-    select transition_counts.row_key, 'n_patients', current_sizes.is_suppressed
+    select transition_counts.row_key, 'n_patients' as count_name, current_sizes.is_suppressed
     from transition_counts
     inner join current_sizes
         on transition_counts.dimension = current_sizes.dimension
@@ -143,8 +140,19 @@ fixed_cells as (
     where transition_counts.row_type = 'to_total'
 ),
 
+-- The other totals (the previous build's sizes, new patients, patients no longer present) are not published
+-- by this build: unknown to the reader, they need protection only when small. (What two builds' sizes tell
+-- together, no single build can hide: docs/bi.md.)
+unpublished_cells as (
+    select transition_counts.row_key, 'n_patients' as count_name
+    from transition_counts
+    where transition_counts.row_type <> 'transition'
+        and transition_counts.row_key not in (select row_key from fixed_cells)
+),
+
 {{ suppress_counts('transition_counts', 'row_key', {'counts': ['n_patients']},
-                   row_partitions='row_partitions', fixed_cells='fixed_cells') }}
+                   row_partitions='row_partitions', fixed_cells='fixed_cells', fixed_source='segment_tier_matrix',
+                   unpublished_cells='unpublished_cells') }}
 
 select
     previous_build.build_id::varchar as previous_build_id,
@@ -154,7 +162,8 @@ select
     transition_counts.to_value::varchar as to_value,
     (transition_counts.from_value <> transition_counts.to_value)::boolean as is_change,
     suppressed_counts.n_patients::bigint as n_patients,
-    (suppressed_counts.suppressed_columns is not null)::boolean as is_suppressed
+    (suppressed_counts.suppressed_columns is not null)::boolean as is_suppressed,
+    suppressed_counts.suppression_reasons::varchar as suppression_reasons
 from transition_counts
 inner join suppressed_counts
     on transition_counts.row_key = suppressed_counts.row_key
