@@ -12,4 +12,6 @@ def model(dbt: Any, session: DuckDBPyConnection) -> pd.DataFrame:
     config = ValidationConfig.from_mapping(dbt.config.get("risk_validation"))
     relation = dbt.ref("int_risk_validation_observations")
     observations = relation.project(", ".join(observation_columns())).df()
-    return weight_table(observations, dbt.config.get("risk_component_weights"), config)
+    weights = dbt.ref("int_risk_component_weights").df()
+    expert_weights = dict(zip(weights["component"], weights["weight"], strict=True))
+    return weight_table(observations, expert_weights, config)

@@ -5,7 +5,7 @@ Input: `int_risk_validation_observations`, one row per discharge a patient survi
 that discharge and what happened after it. For each outcome (30-day readmission, death within a year) every
 scorer is ranked by AUROC with a 95 % bootstrap interval:
 
-- `risk_score`: the five components with the expert weights of var risk_component_weights;
+- `risk_score`: the five components with the expert weights of int_risk_component_weights;
 - `charlson_index`, `lace_index`: the baselines (Charlson with age; LACE, van Walraven et al. CMAJ 2010);
 - `elixhauser_van_walraven`, `ahrq_readmission_index`, `ahrq_mortality_index`: the Elixhauser indexes of the
   index admission (van Walraven et al. Med Care 2009; AHRQ's, Moore et al. Med Care 2017);
@@ -382,7 +382,7 @@ def weight_table(observations: pd.DataFrame, expert_weights: Mapping[str, Any],
     check_observations(observations)
     missing = [component for component in COMPONENTS if component not in expert_weights]
     if missing:
-        raise ValidationError(f"dbt var risk_component_weights lacks {', '.join(missing)}")
+        raise ValidationError(f"int_risk_component_weights lacks {', '.join(missing)}")
     rows = []
     for outcome in OUTCOMES:
         cohort = outcome_frame(observations, outcome)

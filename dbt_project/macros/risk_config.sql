@@ -1,5 +1,6 @@
-{#- Checks of the risk settings in dbt_project.yml (or --vars). A bad value stops compilation with an error
-    naming the var, before any table is touched. Each macro returns the setting it checked. -#}
+{#- Checks of the risk settings' overrides (dbt vars risk_*, set in settings.yml or --vars; the defaults are
+    seeds). A bad value stops compilation with an error naming the var, before any table is touched. Each macro
+    returns the setting it checked. -#}
 
 {% macro risk_component_names() -%}
     {{ return(['clinical_complexity', 'age', 'functional_decline', 'disease_specific', 'social_determinants']) }}
@@ -30,7 +31,7 @@
 
 
 {#- Weights of the five components; non-negative. Their sum is checked by a data test on
-    int_risk_component_weights so that a wrong sum shows up as a failing test, not a broken build. -#}
+    int_risk_component_weights, which stops the risk models when it fails. -#}
 {% macro risk_checked_component_weights(weights, var_name='risk_component_weights') -%}
     {%- do risk_require_keys(var_name, weights, risk_component_names()) -%}
     {%- for component, weight in weights.items() if weight < 0 -%}
@@ -83,16 +84,4 @@
         {{ risk_fail(var_name, "floor must be below ceiling, got " ~ scale) }}
     {%- endif -%}
     {{ return(scale) }}
-{%- endmacro %}
-
-
-{#- The risk tier of a score by var risk_tier_cutoffs; a score equal to a cut-off belongs to the higher tier. -#}
-{% macro risk_tier_of(score) -%}
-{%- set cutoffs = risk_checked_tier_cutoffs(var('risk_tier_cutoffs')) -%}
-case
-        when {{ score }} >= {{ cutoffs.complex }} then 'complex'
-        when {{ score }} >= {{ cutoffs.high }} then 'high'
-        when {{ score }} >= {{ cutoffs.medium }} then 'medium'
-        else 'low'
-    end
 {%- endmacro %}

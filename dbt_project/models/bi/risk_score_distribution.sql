@@ -6,17 +6,10 @@
     decision (fixed_cells) and the bins are suppressed as parts of it (row_partitions), so no hidden bin can be
     worked out from the published bins and the tier size. -#}
 {%- set bin_width = bi_number_var('bi_risk_score_bin_width', minimum=0.0001) -%}
-{%- set cutoffs = risk_checked_tier_cutoffs(var('risk_tier_cutoffs')) -%}
 {#- Scores and edges in units of 0.0001, the precision of risk_score, so that bin edges are exact (0.15 / 0.05
     is not 3 in floating point). -#}
 {%- set bin_units = [(bin_width * 10000) | round | int, 1] | max -%}
 {%- set n_bins = (10000 + bin_units - 1) // bin_units -%}
-{%- set tier_bounds = [
-    ('low', 0, (cutoffs.medium * 10000) | round | int),
-    ('medium', (cutoffs.medium * 10000) | round | int, (cutoffs.high * 10000) | round | int),
-    ('high', (cutoffs.high * 10000) | round | int, (cutoffs.complex * 10000) | round | int),
-    ('complex', (cutoffs.complex * 10000) | round | int, 10000),
-] -%}
 
 with patients as (
     select risk_tier, risk_score from {{ ref('patient_population') }}
@@ -27,18 +20,21 @@ tier_sizes as (
     where row_type = 'tier_total'
 ),
 
-tier_ranks as (
-    select risk_tier, tier_rank from {{ ref('risk_tiers') }}
+risk_tiers as (
+    select risk_tier, tier_rank, min_score, next_min_score from {{ ref('int_risk_tiers') }}
 ),
 
--- Each tier's score range [lower, upper) from var risk_tier_cutoffs; the complex tier's includes 1.
+tier_ranks as (
+    select risk_tier, tier_rank from risk_tiers
+),
+
+-- Each tier's score range [lower, upper) from int_risk_tiers; the top tier's includes 1.
 tier_ranges as (
-    select * from (
-        values
-        {%- for tier, lower, upper in tier_bounds %}
-        ('{{ tier }}', {{ lower }}, {{ upper }}){{ ',' if not loop.last }}
-        {%- endfor %}
-    ) as ranges (risk_tier, lower_units, upper_units)
+    select
+        risk_tier,
+        round(min_score * 10000)::integer as lower_units,
+        coalesce(round(next_min_score * 10000)::integer, 10000) as upper_units
+    from risk_tiers
 ),
 
 score_bins as (

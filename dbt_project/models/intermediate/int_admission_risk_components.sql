@@ -1,7 +1,14 @@
-{{ risk_component_scores(
-    inputs=ref('int_admission_risk_inputs'),
-    keys=['subject_id', 'hadm_id'],
-    age='age_at_admission',
-    complexity_items=var('risk_clinical_complexity_items'),
-    age_scale=var('risk_age_scale')
-) }}
+{#- The risk components and score as known at each discharge (int_risk_components). -#}
+with risk_components as (
+    select * from {{ ref('int_risk_components') }}
+),
+
+admission_components as (
+    select
+        subject_id, hadm_id, clinical_complexity_score, age_score, functional_decline_score, disease_specific_score,
+        social_determinants_score, risk_score
+    from risk_components
+    where hadm_id is not null
+)
+
+select * from admission_components

@@ -25,6 +25,10 @@ admission_components as (
     select * from {{ ref('int_admission_risk_components') }}
 ),
 
+risk_tiers as (
+    select risk_tier, min_score, next_min_score from {{ ref('int_risk_tiers') }}
+),
+
 admission_inputs as (
     select hadm_id, charlson_comorbidity_points, charlson_index from {{ ref('int_admission_risk_inputs') }}
 ),
@@ -126,7 +130,7 @@ select
     admission_components.disease_specific_score,
     admission_components.social_determinants_score,
     admission_components.risk_score,
-    ({{ risk_tier_of('admission_components.risk_score') }})::varchar as risk_tier,
+    risk_tiers.risk_tier,
     admission_inputs.charlson_index,
     lace_scores.lace_index::integer as lace_index,
     admission_elixhauser.elixhauser_van_walraven,
@@ -140,6 +144,9 @@ select
 from index_episodes
 inner join admission_components
     on index_episodes.index_hadm_id = admission_components.hadm_id
+inner join risk_tiers
+    on admission_components.risk_score >= risk_tiers.min_score
+    and (risk_tiers.next_min_score is null or admission_components.risk_score < risk_tiers.next_min_score)
 inner join admission_inputs
     on index_episodes.index_hadm_id = admission_inputs.hadm_id
 inner join admission_elixhauser

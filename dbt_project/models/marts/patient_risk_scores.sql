@@ -36,21 +36,26 @@ patient_conditions as (
 ),
 
 risk_tiers as (
-    select risk_tier, care_intensity from {{ ref('risk_tiers') }}
+    select risk_tier, min_score, next_min_score, care_intensity from {{ ref('int_risk_tiers') }}
 ),
 
 care_interventions as (
     select risk_tier, condition_family, condition, priority, intervention from {{ ref('care_interventions') }}
 ),
 
+-- A score equal to a tier's lowest score belongs to that tier.
 tiered_patients as (
     select
         risk_components.*,
-        {{ risk_tier_of('risk_components.risk_score') }} as risk_tier,
+        risk_tiers.risk_tier,
+        risk_tiers.care_intensity,
         vital_status.is_deceased
     from risk_components
     inner join vital_status
         on risk_components.subject_id = vital_status.subject_id
+    inner join risk_tiers
+        on risk_components.risk_score >= risk_tiers.min_score
+        and (risk_tiers.next_min_score is null or risk_components.risk_score < risk_tiers.next_min_score)
 ),
 
 -- Recommendations depend only on the tier and the patient's conditions, so they are matched once per distinct
@@ -107,12 +112,10 @@ select
     percent_rank() over (order by tiered_patients.risk_score) as risk_percentile,
     tiered_patients.risk_tier,
     case when tiered_patients.is_deceased then 'deceased' else 'living' end as vital_status,
-    case when not tiered_patients.is_deceased then risk_tiers.care_intensity end as care_intensity,
+    case when not tiered_patients.is_deceased then tiered_patients.care_intensity end as care_intensity,
     case when not tiered_patients.is_deceased then profile_interventions.recommended_interventions end
         as recommended_interventions
 from tiered_patients
-left join risk_tiers
-    on tiered_patients.risk_tier = risk_tiers.risk_tier
 left join patient_conditions
     on tiered_patients.subject_id = patient_conditions.subject_id
 left join profile_interventions
