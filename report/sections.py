@@ -511,6 +511,9 @@ SCORER_LABELS = {
     "risk_score": "risk score",
     "charlson_index": "Charlson index",
     "lace_index": "LACE index",
+    "ahrq_readmission_index": "AHRQ Elixhauser readmission index",
+    "ahrq_mortality_index": "AHRQ Elixhauser mortality index",
+    "elixhauser_van_walraven": "van Walraven Elixhauser score",
     "fitted_weights": "fitted weights",
 }
 
@@ -695,7 +698,7 @@ def risk_validation(export: Export) -> Section:
         else "Observed 1-year mortality does not rise steadily from the low to the complex tier: read the "
         "tiers with care."
     )
-    if roc is not None:
+    if roc is not None and not roc.empty:
         reading = f"{roc_reading(roc, auroc)} {reading}"
     section = Section(
         "validation",
@@ -707,6 +710,15 @@ def risk_validation(export: Export) -> Section:
         section.unavailable.append(
             Unavailable(
                 "ROC curves of the risk score and its baselines (Charlson, LACE)",
+                "risk_roc_curve",
+                ROC_COLUMNS,
+            )
+        )
+    elif roc.empty:
+        section.unavailable.append(
+            Unavailable(
+                "ROC curves: too few patients with and without each outcome for steps of at least "
+                f"{export.min_cell_size} patients",
                 "risk_roc_curve",
                 ROC_COLUMNS,
             )

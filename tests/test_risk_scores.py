@@ -10,9 +10,13 @@ import pandas as pd
 import pytest
 from conftest import run_dbt
 
+from segmentation.risk_validation import BASELINES, OUTCOMES
+
 pytestmark = pytest.mark.dbt
 
-RISK_MODELS = ["int_risk_component_weights", "int_patient_risk_components", "patient_risk_scores"]
+RISK_MODELS = [
+    "int_risk_component_weights", "int_risk_components", "int_patient_risk_components", "patient_risk_scores",
+]
 COMPONENTS = ["clinical_complexity", "age", "functional_decline", "disease_specific", "social_determinants"]
 
 
@@ -85,7 +89,7 @@ def test_prospective_validation_on_synthetic_data(synthetic_warehouse: Path) -> 
             count(*) filter (where died_within_1y) as n_died
         from intermediate.int_risk_validation_observations
     """).iloc[0]
-    assert len(validation) == 8
+    assert len(validation) == len(OUTCOMES) * (len(BASELINES) + 1)
     assert (validation.loc["readmitted_30d", "n_index_discharges"] == observations.n_observed).all()
     assert (validation.loc["died_within_1y", "n_index_discharges"] == observations.n).all()
     assert (validation.loc["readmitted_30d", "n_positive"] == observations.n_readmitted).all()
@@ -187,7 +191,7 @@ def test_validation_index_discharges_on_fixture(mimic_fixture_warehouse: Path) -
     assert observations.set_index("index_hadm_id").lace_index[20100244] == 11
     validation = query(mimic_fixture_warehouse, "select outcome, scorer, n_index_discharges, n_positive "
                        "from marts.risk_validation").set_index(["outcome", "scorer"])
-    assert len(validation) == 8
+    assert len(validation) == len(OUTCOMES) * (len(BASELINES) + 1)
     assert (validation.loc["readmitted_30d", "n_positive"] == 9).all()
     assert (validation.loc["died_within_1y", "n_positive"] == 3).all()
 

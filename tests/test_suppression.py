@@ -78,7 +78,8 @@ def cutoff_warehouse(synthetic_warehouse: Path, tmp_path_factory: pytest.TempPat
     shutil.copy(synthetic_warehouse, copy)
     before = read(copy, "select subject_id, segment_name, risk_tier from marts.patient_population")
     previous = read(copy, "select segment_name, risk_tier, n_patients from bi.segment_tier_matrix")
-    run_dbt(["build", "--select", "patient_risk_scores+", "--vars", CHANGED_CUTOFFS], copy, workdir / "dbt")
+    run_dbt(["build", "--select", "int_risk_tiers", "patient_risk_scores+", "--vars", CHANGED_CUTOFFS],
+            copy, workdir / "dbt")
     return copy, {"before": before, "matrix": previous}
 
 
