@@ -21,7 +21,7 @@ from typing import TypeVar
 
 import pandas as pd
 
-from segmentation.config import ClusteringConfig
+from segmentation.config import ClusteringConfig, project_config
 from segmentation.pipeline import (
     evaluate_candidates,
     segment_centroids,
@@ -97,7 +97,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    config = ClusteringConfig()
+    config = project_config()
     if args.sample_size is not None:
         config = replace(config, sample_size=args.sample_size)
         config.check()

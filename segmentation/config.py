@@ -1,14 +1,19 @@
 """Clustering configuration: one validated, immutable object built from the dbt vars `clustering_*`.
 
-The defaults here equal the vars in dbt_project.yml (a test keeps the two in step), so the benchmark and the
-tests run what a default `dbt build` runs.
+The settings are declared once, as dbt vars in dbt_project.yml, with their reasons. The dbt Python models
+receive them through their `clustering` config (models_py/_models_py__models.yml), which must name every
+setting: one left out is an error, never a silent default. Code outside dbt (the benchmark, the tests) reads
+the same declaration with `project_config()`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 from segmentation.features import CATALOGUE_BY_COLUMN
 
@@ -21,21 +26,11 @@ ALGORITHMS: tuple[str, ...] = ("kmeans", "hierarchical", "gmm", "dbscan", "hdbsc
 # Patient features mix counts and flags, so densities are lumpy and HDBSCAN splits archetypes or calls
 # their edges noise rather than finding shapes the centroid methods miss. Add it to clustering_algorithms to
 # compare.
-DEFAULT_ALGORITHMS: tuple[str, ...] = ("kmeans", "hierarchical", "gmm", "dbscan")
-
-DEFAULT_FEATURES: tuple[str, ...] = (
-    "age_at_last_admission",
-    "n_admissions",
-    "n_ed_visits",
-    "avg_los_days",
-    "total_icu_days",
-    "n_chronic_conditions",
-    "has_behavioral_health",
-    "charlson_max",
-    "n_readmissions_30d",
-)
 
 GMM_COVARIANCE_TYPES: tuple[str, ...] = ("full", "tied", "diag", "spherical")
+
+PROJECT_FILE = Path(__file__).resolve().parent.parent / "dbt_project.yml"
+VAR_PREFIX = "clustering_"
 
 
 class ConfigError(ValueError):
@@ -46,41 +41,50 @@ class ConfigError(ValueError):
 class ClusteringConfig:
     """Every knob of the clustering stage. Field `x` is the dbt var `clustering_x`."""
 
-    features: tuple[str, ...] = DEFAULT_FEATURES
-    algorithms: tuple[str, ...] = DEFAULT_ALGORITHMS
-    k_min: int = 2
-    k_max: int = 8
-    sample_size: int = 5000
-    random_seed: int = 42
-    kmeans_n_init: int = 4
-    gmm_covariance_type: str = "full"
-    gmm_reg_covar: float = 0.001
-    dbscan_min_samples: tuple[int, ...] = (10, 25)
-    hdbscan_min_cluster_shares: tuple[float, ...] = (0.02, 0.05)
-    stability_resamples: int = 3
-    stability_fraction: float = 0.8
-    min_stability: float = 0.8
-    min_cluster_share: float = 0.02
-    max_noise_share: float = 0.1
-    min_silhouette: float = 0.25
-    min_population: int = 1000
-    chunk_size: int = 100_000
-    threads: int = 1
-    noise_segment_name: str = "Unclassified utilization pattern"
+    features: tuple[str, ...]
+    algorithms: tuple[str, ...]
+    k_min: int
+    k_max: int
+    sample_size: int
+    random_seed: int
+    kmeans_n_init: int
+    gmm_covariance_type: str
+    gmm_reg_covar: float
+    dbscan_min_samples: tuple[int, ...]
+    hdbscan_min_cluster_shares: tuple[float, ...]
+    stability_resamples: int
+    stability_fraction: float
+    min_stability: float
+    min_cluster_share: float
+    max_noise_share: float
+    min_silhouette: float
+    min_population: int
+    chunk_size: int
+    threads: int
+    noise_segment_name: str
 
     @classmethod
-    def from_mapping(cls, mapping: Mapping[str, Any] | None) -> ClusteringConfig:
-        """Build from the `clustering` model config (keys without the `clustering_` prefix); keys left out
-        keep their defaults, unknown keys are an error so a typo in a var name cannot go unnoticed."""
+    def from_mapping(cls, mapping: Mapping[str, Any] | None,
+                     base: ClusteringConfig | None = None) -> ClusteringConfig:
+        """Build from the `clustering` model config (keys without the `clustering_` prefix). Without `base`
+        every setting must be present; with it, the mapping overrides the base's settings. Unknown keys are
+        an error too, so a typo in a var name cannot go unnoticed."""
         values = dict(mapping or {})
-        known = {field.name for field in fields(cls)}
-        unknown = sorted(set(values) - known)
+        known = [field.name for field in fields(cls)]
+        unknown = sorted(set(values) - set(known))
         if unknown:
-            names = ", ".join("clustering_" + name for name in unknown)
+            names = ", ".join(VAR_PREFIX + name for name in unknown)
             raise ConfigError(f"unknown clustering setting(s): {names}")
-        defaults = cls()
-        parsed = {name: _parse(name, value, getattr(defaults, name)) for name, value in values.items()}
-        config = cls(**parsed)
+        if base is None:
+            missing = [name for name in known if name not in values]
+            if missing:
+                names = ", ".join(VAR_PREFIX + name for name in missing)
+                raise ConfigError(
+                    f"the clustering config lacks {names}: map each var in the models' `clustering` config "
+                    f"(models_py/_models_py__models.yml) as `name: \"{{{{ var('clustering_name') }}}}\"`")
+        kinds = {name: _kind_of(cls.__dataclass_fields__[name].type) for name in known}
+        parsed = {name: _parse(name, value, kinds[name]) for name, value in values.items()}
+        config = cls(**parsed) if base is None else replace(base, **parsed)
         config.check()
         return config
 
@@ -143,16 +147,35 @@ def _require(condition: bool, name: str, message: str) -> None:
         raise ConfigError(f"dbt var clustering_{name}: {message}")
 
 
-def _parse(name: str, value: Any, default: Any) -> Any:
-    """Coerce a var to the type of its default; vars arrive as YAML scalars or lists (or strings from the
-    command line)."""
+def project_config(project_file: Path = PROJECT_FILE) -> ClusteringConfig:
+    """The settings as declared in dbt_project.yml, for code that runs outside dbt."""
+    project = yaml.safe_load(project_file.read_text())
+    values = {name.removeprefix(VAR_PREFIX): value for name, value in project["vars"].items()
+              if name.startswith(VAR_PREFIX)}
+    return ClusteringConfig.from_mapping(values)
+
+
+Kind = tuple[type, bool]  # (scalar type, is a list of it)
+KINDS: dict[str, Kind] = {
+    "int": (int, False), "float": (float, False), "str": (str, False),
+    "tuple[int, ...]": (int, True), "tuple[float, ...]": (float, True), "tuple[str, ...]": (str, True),
+}
+
+
+def _kind_of(annotation: Any) -> Kind:
+    return KINDS[annotation if isinstance(annotation, str) else getattr(annotation, "__name__", "")]
+
+
+def _parse(name: str, value: Any, kind: Kind) -> Any:
+    """Coerce a var to its setting's type; vars arrive as YAML scalars or lists (or strings from the command
+    line)."""
+    item_type, is_list = kind
     try:
-        if isinstance(default, tuple):
+        if is_list:
             if isinstance(value, str) or not hasattr(value, "__iter__"):
                 raise TypeError("expected a list")
-            item_type = type(default[0])
             return tuple(_scalar(item_type, item) for item in value)
-        return _scalar(type(default), value)
+        return _scalar(item_type, value)
     except (TypeError, ValueError) as error:
         raise ConfigError(f"dbt var clustering_{name}: cannot use {value!r} ({error})") from error
 

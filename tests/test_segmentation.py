@@ -16,7 +16,7 @@ from sklearn.metrics import adjusted_rand_score, silhouette_score
 import segmentation.algorithms as algorithms
 from segmentation.algorithms import NOISE, NearestDenseNeighbour, fit_family, knee_eps
 from segmentation.bench import run_benchmark
-from segmentation.config import ALGORITHMS, ClusteringConfig, ConfigError
+from segmentation.config import ALGORITHMS, ClusteringConfig, ConfigError, project_config
 from segmentation.evaluation import EVALUATION_COLUMNS, sample_distances, silhouettes
 from segmentation.features import CATALOGUE, FeatureError, build_feature_matrix, validate_patient_frame
 from segmentation.naming import NamingRuleError, base_name, name_segments, name_violations
@@ -36,8 +36,9 @@ Frames = tuple[pd.DataFrame, pd.DataFrame]
 RULES = pd.read_csv(REPO_ROOT / "seeds" / "segment_naming_rules.csv")
 # Small grids keep the suite quick; the defaults are exercised by the dbt builds and the benchmark. Every
 # supported algorithm runs, HDBSCAN included.
-FAST = ClusteringConfig(algorithms=ALGORITHMS, k_min=2, k_max=7, sample_size=800, dbscan_min_samples=(10,),
-                        hdbscan_min_cluster_shares=(0.05,), stability_resamples=2, kmeans_n_init=2)
+FAST = replace(project_config(), algorithms=ALGORITHMS, k_min=2, k_max=7, sample_size=800,
+              dbscan_min_samples=(10,), hdbscan_min_cluster_shares=(0.05,), stability_resamples=2,
+              kmeans_n_init=2)
 
 
 def run_stage(features: pd.DataFrame, config: ClusteringConfig,
@@ -429,19 +430,28 @@ def test_a_population_below_the_minimum_is_not_clustered(population: Frames) -> 
 
 def test_outcomes_are_refused_as_clustering_features() -> None:
     with pytest.raises(ConfigError, match="'died_within_1y' is an outcome"):
-        ClusteringConfig.from_mapping({"features": ["n_admissions", "died_within_1y"]})
+        ClusteringConfig.from_mapping({"features": ["n_admissions", "died_within_1y"]}, base=project_config())
 
 
 # --- configuration --------------------------------------------------------------------------------------
 
-def test_config_defaults_equal_the_dbt_vars() -> None:
+def test_every_setting_is_a_dbt_var_and_mapped_into_the_models() -> None:
+    """Declared once (dbt_project.yml), mapped by name into the models' config, read by name in Python."""
     project = yaml.safe_load((REPO_ROOT / "dbt_project.yml").read_text())
     prefix = "clustering_"
-    dbt_vars = {
-        name.removeprefix(prefix): value for name, value in project["vars"].items() if name.startswith(prefix)
-    }
-    assert ClusteringConfig.from_mapping(dbt_vars) == ClusteringConfig()
-    assert set(dbt_vars) == set(ClusteringConfig.__dataclass_fields__)
+    dbt_vars = {name.removeprefix(prefix) for name in project["vars"] if name.startswith(prefix)}
+    models = yaml.safe_load((REPO_ROOT / "models_py" / "_models_py__models.yml").read_text())
+    mapping = next(model["config"]["clustering"] for model in models["models"]
+                   if model["name"] == "cluster_evaluation")
+    assert set(ClusteringConfig.__dataclass_fields__) == dbt_vars == set(mapping)
+    assert all(value == f"{{{{ var('clustering_{name}') }}}}" for name, value in mapping.items())
+
+
+def test_a_setting_left_out_of_the_models_config_is_an_error() -> None:
+    mapping = {name: getattr(project_config(), name) for name in ClusteringConfig.__dataclass_fields__}
+    del mapping["min_silhouette"]
+    with pytest.raises(ConfigError, match="lacks clustering_min_silhouette"):
+        ClusteringConfig.from_mapping(mapping)
 
 
 @pytest.mark.parametrize(("mapping", "message"), [
@@ -456,7 +466,7 @@ def test_config_defaults_equal_the_dbt_vars() -> None:
 ])
 def test_bad_settings_name_the_var(mapping: dict[str, object], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
-        ClusteringConfig.from_mapping(mapping)
+        ClusteringConfig.from_mapping(mapping, base=project_config())
 
 
 def test_catalogue_excludes_social_proxies() -> None:

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from conftest import run_dbt
 
-from segmentation.config import ALGORITHMS, ClusteringConfig
+from segmentation.config import ALGORITHMS, project_config
 from segmentation.naming import name_violations
 from segmentation.pipeline import aligned_segments
 from segmentation.profiles import segment_statistics
@@ -47,7 +47,7 @@ def test_models_cover_every_patient_and_algorithm(fixture_name: str, request: py
     warehouse = request.getfixturevalue(fixture_name)
     assert_one_named_segment_per_patient(warehouse)
     evaluation = read(warehouse, "select * from marts.cluster_evaluation")
-    assert set(evaluation["algorithm"]) == set(ClusteringConfig().algorithms)
+    assert set(evaluation["algorithm"]) == set(project_config().algorithms)
     assert evaluation["is_selected"].sum() <= 1
     centroids = read(warehouse, "select distinct segment_id from marts.segment_centroids")
     segments = read(warehouse, "select distinct segment_id from marts.patient_segments")
@@ -84,7 +84,7 @@ def test_synthetic_segment_names_are_true_of_their_members(synthetic_warehouse: 
     segments = read(synthetic_warehouse, "select * from marts.patient_segments")
     features = read(synthetic_warehouse, "select * from marts.patient_features order by subject_id")
     rules = read(synthetic_warehouse, "select * from reference.segment_naming_rules")
-    config = ClusteringConfig()
+    config = project_config()
     frame, segment_ids = aligned_segments(features, segments)
     statistics = segment_statistics(frame, segment_ids, config.chunk_size)
     names = segments.drop_duplicates("segment_id").set_index("segment_id")["segment_name"]
