@@ -8,7 +8,7 @@ WAREHOUSE   ?= warehouse.duckdb
 MIMIC_DIR   ?=
 DBT_FLAGS   ?=
 EXPORTS     ?= exports
-# Extra loader flags, e.g. LOAD_FLAGS=--allow-shrink (python -m generator.load --help).
+# Extra loader flags, e.g. LOAD_FLAGS=--allow-shrink (python -m mimic_loader --help).
 LOAD_FLAGS  ?=
 # Your own dbt vars, applied by every command (see settings.example.yml).
 SETTINGS    ?= settings.yml
@@ -67,7 +67,7 @@ sql: $(STAMP) ## read-only SQL on the export; DB=warehouse.duckdb for patient le
 	@$(BIN)/python -m report.shell $(DB) $(if $(Q),"$$Q")
 
 lint: $(STAMP) ## ruff
-	$(BIN)/ruff check generator segmentation models_py tests bench publish report
+	$(BIN)/ruff check generator mimic_loader segmentation models_py tests bench publish report
 
 # Packages only the tests use (requirements-test.txt).
 $(TEST_STAMP): requirements-test.txt $(STAMP)

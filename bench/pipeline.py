@@ -2,7 +2,7 @@
 
 Stages, in the order they run on one warehouse per tier:
   generate      python -m generator into a fresh warehouse
-  load          python -m generator.load reading the generator's PhysioNet-layout files (writing those files
+  load          python -m mimic_loader reading the generator's PhysioNet-layout files (writing those files
                 is preparation, not timed)
   dbt_parse     dbt parse of the whole project in a fresh target folder: what a first build pays once;
                 later dbt invocations of the tier reuse it (partial parsing), as repeated builds do
@@ -48,7 +48,7 @@ from bench.warehouse import count_rows, differing_rows, remove_database, tables_
 from generator.schema import RAW_SCHEMAS, RAW_TABLES, TRUTH_SCHEMA
 
 _PYTHON_MODELS = "path:models_py"
-_BI_MODELS = "path:dbt_project/models/bi"
+_BI_MODELS = "path:dbt_project/models/marts/bi"
 # A test spanning two stages runs with the later one: "buildable" picks a test when each of its parents is
 # selected or built before, so the stages together run exactly the tests of one `dbt build`.
 _INDIRECT_SELECTION = ["--indirect-selection", "buildable"]
@@ -190,7 +190,7 @@ def bench_load(ctx: TierContext) -> StageResult:
 
     def once() -> ProcessRun:
         remove_database(ctx.loaded_warehouse)
-        load_cmd = python_module_cmd("generator.load", str(ctx.csv_dir), "--db", str(ctx.loaded_warehouse))
+        load_cmd = python_module_cmd("mimic_loader", str(ctx.csv_dir), "--db", str(ctx.loaded_warehouse))
         return ctx.run(load_cmd, "load")
 
     runs = ctx.repeat(once)

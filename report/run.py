@@ -162,7 +162,7 @@ def step_data(config: Config) -> None:
     check_unlocked(config.warehouse, write=True)
     if config.mimic_dir:
         started = announce(f"Loading MIMIC-IV from {config.mimic_dir}")
-        cmd = [config.python, "-m", "generator.load", config.mimic_dir, "--db", str(config.warehouse),
+        cmd = [config.python, "-m", "mimic_loader", config.mimic_dir, "--db", str(config.warehouse),
                *shlex.split(config.load_flags)]
     else:
         started = announce(f"Generating {int(config.patients):,} synthetic patients (seed {config.seed})")

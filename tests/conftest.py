@@ -53,7 +53,7 @@ def generate(db: Path, patients: int = TEST_PATIENTS, seed: int = TEST_SEED,
 
 
 def load_mimic(source: Path, db: Path, *, check: bool = True) -> subprocess.CompletedProcess[str]:
-    return run_cli([sys.executable, "-m", "generator.load", str(source), "--db", str(db)], check=check)
+    return run_cli([sys.executable, "-m", "mimic_loader", str(source), "--db", str(db)], check=check)
 
 
 @pytest.fixture(scope="session")

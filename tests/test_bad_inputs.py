@@ -40,7 +40,7 @@ from test_load import (
     source_path,
 )
 
-from generator.load import main
+from mimic_loader.load import main
 
 Damage = Callable[[Path], None]
 
@@ -364,7 +364,7 @@ def test_a_full_disk_is_reported_as_such_and_loses_nothing(tmp_path: Path, previ
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 
-    result = subprocess.run([sys.executable, "-m", "generator.load", str(bigger), "--db", str(db)],
+    result = subprocess.run([sys.executable, "-m", "mimic_loader", str(bigger), "--db", str(db)],
                             capture_output=True, text=True, preexec_fn=cap_file_size, check=False)
     assert result.returncode == 1
     lines = result.stderr.splitlines()

@@ -1,4 +1,4 @@
-"""The real-data loader (`python -m generator.load`) on the hand-made MIMIC-IV fixture."""
+"""The real-data loader (`python -m mimic_loader`) on the hand-made MIMIC-IV fixture."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ import pandas as pd
 import pytest
 from conftest import FIXTURE_MIMIC_DIR, load_mimic, run_cli
 
-from generator.load_csv import find_source
 from generator.schema import RAW_TABLES, TRUTH_SCHEMA, RawTable
+from mimic_loader.csv_files import find_source
 
 FIXTURE_ROWS = {
     "mimiciv_hosp.patients": 28,
@@ -110,7 +110,7 @@ def schema_exists(db: Path, schema: str) -> bool:
 
 
 def run_loader(mimic_dir: Path, db: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    return run_cli([sys.executable, "-m", "generator.load", str(mimic_dir), "--db", str(db), *extra],
+    return run_cli([sys.executable, "-m", "mimic_loader", str(mimic_dir), "--db", str(db), *extra],
                    check=False)
 
 

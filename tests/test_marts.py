@@ -484,7 +484,7 @@ def test_the_recovery_check_catches_a_missing_complementary_suppression(mimic_fi
     truth = read(copy, """
         select matrix.segment_name, matrix.risk_tier, count(patients.subject_id) as n
         from bi.segment_tier_matrix as matrix
-        left join marts.patient_population as patients
+        left join marts.patient_summary as patients
             on matrix.segment_name = patients.segment_name and matrix.risk_tier = patients.risk_tier
         where matrix.row_type = 'segment_tier'
         group by all
@@ -509,7 +509,7 @@ def test_the_recovery_check_catches_a_missing_complementary_suppression(mimic_fi
 
 def test_published_counts_match_the_patients(synthetic_warehouse: Path) -> None:
     truth = read(synthetic_warehouse, """
-        select segment_name, risk_tier, count(*) as n from marts.patient_population
+        select segment_name, risk_tier, count(*) as n from marts.patient_summary
         group by grouping sets ((segment_name, risk_tier), (segment_name), (risk_tier), ())
     """).fillna({"segment_name": ALL_SEGMENTS, "risk_tier": ALL_TIERS})
     matrix = read(synthetic_warehouse,
@@ -524,7 +524,7 @@ def test_published_counts_match_the_patients(synthetic_warehouse: Path) -> None:
     population = read(synthetic_warehouse, """
         select count(*) as n_patients, sum(n_admissions) as n_admissions, sum(n_index_episodes) as n_index,
                sum(n_readmissions_30d) as n_readmissions_30d, sum(total_los_days) as los
-        from marts.patient_population
+        from marts.patient_summary
     """).iloc[0]
     assert kpis["n_patients"] == population["n_patients"]
     assert kpis["n_admissions"] == population["n_admissions"]
@@ -543,7 +543,7 @@ def test_segment_and_tier_sizes_agree_across_marts(warehouse: Path) -> None:
     tiers = sizes("segment_tier_matrix", "risk_tier", "row_type = 'tier_total'")
     assert sizes("segment_profiles", "segment_name", "true") == segments
     assert sizes("care_management_summary", "risk_tier", "true") == tiers
-    living = read(warehouse, "select risk_tier, count(*) as n from marts.patient_population "
+    living = read(warehouse, "select risk_tier, count(*) as n from marts.patient_summary "
                   "where vital_status = 'living' group by all").set_index("risk_tier").n
     shown = read(warehouse, "select risk_tier, n_living from bi.care_management_summary").dropna()
     for row in shown.itertuples(index=False):
@@ -590,20 +590,20 @@ def test_transitions_between_the_last_two_builds(synthetic_warehouse: Path, tmp_
     first = read(copy, "select * from bi.segment_transitions where dimension = 'segment'")
     assert (first["from_value"] == "New patient").all() and first["previous_build_id"].isna().all()
 
-    segments = sorted(read(copy, "select distinct segment_name from marts.patient_population").segment_name)
-    before = read(copy, "select subject_id, segment_name, risk_tier from marts.patient_population")
+    segments = sorted(read(copy, "select distinct segment_name from marts.patient_summary").segment_name)
+    before = read(copy, "select subject_id, segment_name, risk_tier from marts.patient_summary")
     # A new clustering: every other patient moves on to the next segment, and a few leave the population.
     rotation = {name: segments[(i + 1) % len(segments)] for i, name in enumerate(segments)}
     with duckdb.connect(str(copy)) as connection:
         connection.execute("create temp table rotation (from_name varchar, to_name varchar)")
         connection.executemany("insert into rotation values (?, ?)", list(rotation.items()))
         connection.execute("""
-            update marts.patient_population set segment_name = rotation.to_name
-            from rotation where marts.patient_population.segment_name = rotation.from_name
+            update marts.patient_summary set segment_name = rotation.to_name
+            from rotation where marts.patient_summary.segment_name = rotation.from_name
                 and subject_id % 2 = 0
         """)
-        connection.execute("delete from marts.patient_population where subject_id % 50 = 1")
-    after = read(copy, "select subject_id, segment_name from marts.patient_population")
+        connection.execute("delete from marts.patient_summary where subject_id % 50 = 1")
+    after = read(copy, "select subject_id, segment_name from marts.patient_summary")
     # The marts are rebuilt from the new population along with the snapshots, as a build would.
     run_dbt(["build", "--select", "patient_segment_history+", "segment_tier_matrix+"], copy, tmp_path / "dbt")
 

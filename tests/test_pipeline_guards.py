@@ -79,7 +79,7 @@ def test_a_second_pipeline_stops_at_once_naming_the_holder(step: str, loaded: Pa
     (damaged / "icu" / "icustays.csv").write_text(
         source_path(FIXTURE_MIMIC_DIR, TABLES["mimiciv_icu.icustays"]).read_text().split("\n", 1)[0] + "\n")
     commands = {
-        "load": [sys.executable, "-m", "generator.load", str(damaged), "--db", str(loaded), "--allow-shrink"],
+        "load": [sys.executable, "-m", "mimic_loader", str(damaged), "--db", str(loaded), "--allow-shrink"],
         "generate": [sys.executable, "-m", "generator", "--patients", "50", "--seed", "1",
                      "--db", str(loaded)],
         "lock": lock_cli(loaded, "true"),
@@ -95,7 +95,7 @@ def test_a_second_pipeline_stops_at_once_naming_the_holder(step: str, loaded: Pa
 
 
 def test_steps_run_inside_the_pipeline_that_holds_the_lock(loaded: Path, tmp_path: Path) -> None:
-    script = (f"import subprocess, sys; sys.exit(subprocess.call([sys.executable, '-m', 'generator.load', "
+    script = (f"import subprocess, sys; sys.exit(subprocess.call([sys.executable, '-m', 'mimic_loader', "
               f"{str(FIXTURE_MIMIC_DIR)!r}, '--db', {str(loaded)!r}]))")
     result = run_cli(lock_cli(loaded, sys.executable, "-c", script))
     assert "loaded" in result.stdout
@@ -257,7 +257,7 @@ def test_a_build_over_an_empty_raw_table_fails_at_once(mimic_fixture_warehouse: 
     header_only = copy_fixture(tmp_path / "mimic")
     path = source_path(header_only, TABLES["mimiciv_icu.icustays"])
     path.write_text(path.read_text().split("\n", 1)[0] + "\n")
-    run_cli([sys.executable, "-m", "generator.load", str(header_only), "--db", str(warehouse),
+    run_cli([sys.executable, "-m", "mimic_loader", str(header_only), "--db", str(warehouse),
              "--allow-shrink"])
     result = run_dbt(["build"], warehouse, tmp_path / "dbt", check=False)
     assert result.returncode == 2

@@ -417,7 +417,7 @@ def test_documented_commands_run_as_written(sandbox: Path) -> None:
 
 
 def test_exposures_point_at_sections_of_the_report(population_report: Path) -> None:
-    exposures_file = REPO_ROOT / "dbt_project/models/bi/_bi__exposures.yml"
+    exposures_file = REPO_ROOT / "dbt_project/models/marts/bi/_bi__exposures.yml"
     exposures = yaml.safe_load(exposures_file.read_text())["exposures"]
     section_ids = set(re.findall(r'<section id="([^"]+)"', population_report.read_text()))
     for exposure in exposures:

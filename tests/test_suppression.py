@@ -64,7 +64,7 @@ def kpi_truth(warehouse: Path) -> pd.DataFrame:
             sum(n_readmissions_90d) as n_readmissions_90d,
             sum(n_in_hospital_deaths) as n_in_hospital_deaths,
             count(*) filter (where died_within_1y) as n_died_within_1y
-        from marts.patient_population
+        from marts.patient_summary
         group by grouping sets ((segment_name), (risk_tier))
     """).set_index(["dimension", "dimension_value"])
 
@@ -76,7 +76,7 @@ def cutoff_warehouse(synthetic_warehouse: Path, tmp_path_factory: pytest.TempPat
     workdir = tmp_path_factory.mktemp("cutoff_build")
     copy = workdir / "warehouse.duckdb"
     shutil.copy(synthetic_warehouse, copy)
-    before = read(copy, "select subject_id, segment_name, risk_tier from marts.patient_population")
+    before = read(copy, "select subject_id, segment_name, risk_tier from marts.patient_summary")
     previous = read(copy, "select segment_name, risk_tier, n_patients from bi.segment_tier_matrix")
     run_dbt(["build", "--select", "int_risk_tiers", "patient_risk_scores+", "--vars", CHANGED_CUTOFFS],
             copy, workdir / "dbt")
@@ -90,7 +90,7 @@ def test_true_zeros_are_published_as_zero(synthetic_warehouse: Path) -> None:
     matrix = read(synthetic_warehouse, """
         select matrix.n_patients, count(patients.subject_id) as truth
         from bi.segment_tier_matrix as matrix
-        left join marts.patient_population as patients
+        left join marts.patient_summary as patients
             on matrix.segment_name = patients.segment_name and matrix.risk_tier = patients.risk_tier
         where matrix.row_type = 'segment_tier'
         group by all
@@ -131,7 +131,7 @@ def test_transitions_after_a_cut_off_change_hide_only_what_is_required(cutoff_wa
     """Lower cut-offs move patients up a tier: every tier transition is 0 or large, so none may be hidden (the
     old rule hid nearly all, zeros included). Each count shown is the true one."""
     warehouse, previous = cutoff_warehouse
-    after = read(warehouse, "select subject_id, risk_tier from marts.patient_population")
+    after = read(warehouse, "select subject_id, risk_tier from marts.patient_summary")
     moves = previous["before"].merge(after, on="subject_id", suffixes=("_from", "_to"))
     truth = moves.groupby(["risk_tier_from", "risk_tier_to"]).size()
     transitions = read(warehouse, "select * from bi.segment_transitions where dimension = 'risk_tier'")

@@ -2,7 +2,7 @@
     of seed unit_costs, see marts.patient_costs). Patient-level inputs: counts are not suppressed, keep the result
     internal (schema bi holds the suppressed version in care_management_summary and segment_profiles). -#}
 with patients as (
-    select subject_id, segment_name, risk_tier from {{ ref('patient_population') }}
+    select subject_id, segment_name, risk_tier from {{ ref('patient_summary') }}
 ),
 
 costs as (

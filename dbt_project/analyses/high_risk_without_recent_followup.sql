@@ -5,7 +5,7 @@
     patient's own shifted calendar (MIMIC-IV has no common "today"; see int_patient_timeline for the data end
     and its one-year uncertainty). Highest risk first. Patient-level: restricted. -#}
 with patients as (
-    select * from {{ ref('patient_population') }}
+    select * from {{ ref('patient_summary') }}
 ),
 
 risk_tiers as (

@@ -4,7 +4,7 @@
 {%- set segment_name = var('analysis_segment_name', none) -%}
 
 with patients as (
-    select subject_id, segment_name from {{ ref('patient_population') }}
+    select subject_id, segment_name from {{ ref('patient_summary') }}
     {%- if segment_name is not none %}
     where segment_name = '{{ segment_name | replace("'", "''") }}'
     {%- endif %}

@@ -1,4 +1,4 @@
-{#- The precision of every figure of schema bi, decided once here and documented in models/bi/_bi__docs.md
+{#- The precision of every figure of schema bi, decided once here and documented in models/marts/bi/_bi__docs.md
     (bi_precision) and in each column's description ("Rounded to N decimals", tests/test_publish.py checks the
     export against it). Figures carry no more digits than their estimate supports, and a reader learns no more
     about the counts behind a rate than its rounded value says:

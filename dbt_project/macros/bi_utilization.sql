@@ -35,7 +35,7 @@
 {% endmacro %}
 
 
-{#- Aggregates over patient_population rows (alias `patients`) giving the raw counts of utilization_count_spec()
+{#- Aggregates over patient_summary rows (alias `patients`) giving the raw counts of utilization_count_spec()
     and the summed length of stay. -#}
 {% macro utilization_count_aggregates(patients) %}
         count(*) as n_patients,

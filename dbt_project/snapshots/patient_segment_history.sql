@@ -16,5 +16,5 @@
         risk_tier,
         '{{ invocation_id }}' as build_id,
         {{ snapshot_get_time() }} as snapshot_at
-    from {{ ref('patient_population') }}
+    from {{ ref('patient_summary') }}
 {% endsnapshot %}

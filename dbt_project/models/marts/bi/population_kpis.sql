@@ -1,7 +1,7 @@
 {#- Utilization and outcome KPIs for the whole population, each segment and each risk tier (wide format: one row
     per group, counts next to the rates computed from them; definitions in macros/bi_utilization.sql). -#}
 with patients as (
-    select * from {{ ref('patient_population') }}
+    select * from {{ ref('patient_summary') }}
 ),
 
 population_counts as (

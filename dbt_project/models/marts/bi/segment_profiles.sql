@@ -1,7 +1,7 @@
 {#- One profile per segment of the selected clustering. Patient and tier counts come suppressed from
     segment_tier_matrix, utilization and outcome KPIs from population_kpis; sex and age counts are suppressed
     here against the segment size. The age bands and tiers are the contract's values (docs/architecture.md);
-    the accepted_values tests of patient_population stop the build before an unknown value could go uncounted. -#}
+    the accepted_values tests of patient_summary stop the build before an unknown value could go uncounted. -#}
 {%- set age_bands = [('18-44', '18_44'), ('45-64', '45_64'), ('65-74', '65_74'), ('75-84', '75_84'),
                      ('85+', '85_plus')] -%}
 {%- set risk_tiers = ['low', 'medium', 'high', 'complex'] -%}
@@ -27,7 +27,7 @@
 ] -%}
 
 with patients as (
-    select * from {{ ref('patient_population') }}
+    select * from {{ ref('patient_summary') }}
 ),
 
 segment_tier_counts as (

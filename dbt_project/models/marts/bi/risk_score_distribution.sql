@@ -12,7 +12,7 @@
 {%- set n_bins = (10000 + bin_units - 1) // bin_units -%}
 
 with patients as (
-    select risk_tier, risk_score from {{ ref('patient_population') }}
+    select risk_tier, risk_score from {{ ref('patient_summary') }}
 ),
 
 tier_sizes as (

@@ -5,7 +5,7 @@
 {%- set all_tiers = 'All tiers' -%}
 
 with patients as (
-    select subject_id, segment_name, risk_tier from {{ ref('patient_population') }}
+    select subject_id, segment_name, risk_tier from {{ ref('patient_summary') }}
 ),
 
 segment_names as (

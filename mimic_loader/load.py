@@ -1,6 +1,6 @@
 """Load a real MIMIC-IV download into the warehouse's raw tables.
 
-    python -m generator.load MIMIC_DIR [--db PATH] [--allow-shrink]
+    python -m mimic_loader MIMIC_DIR [--db PATH] [--allow-shrink]
 
 MIMIC_DIR is a release folder in PhysioNet's layout (hosp/patients.csv.gz, hosp/admissions.csv.gz,
 hosp/diagnoses_icd.csv.gz, hosp/d_icd_diagnoses.csv.gz, icu/icustays.csv.gz; plain .csv files are accepted
@@ -50,9 +50,16 @@ from typing import NoReturn
 
 import duckdb
 
-from generator.load_csv import LoadError, StagedFile, cast_select_sql, error_reason, find_source, stage_file
 from generator.load_log import record_load
 from generator.schema import RAW_SCHEMAS, RAW_TABLES, TRUTH_SCHEMA, RawTable
+from mimic_loader.csv_files import (
+    LoadError,
+    StagedFile,
+    cast_select_sql,
+    error_reason,
+    find_source,
+    stage_file,
+)
 from publish.lock import WarehouseBusyError, in_use_message, warehouse_lock
 
 EXIT_DATA_ERROR = 1
@@ -72,7 +79,7 @@ class _OneLineParser(argparse.ArgumentParser):
 
 def build_parser(default_db: str) -> argparse.ArgumentParser:
     parser = _OneLineParser(
-        prog="python -m generator.load",
+        prog="python -m mimic_loader",
         description="Load a MIMIC-IV download (PhysioNet layout) into the warehouse's raw tables.",
     )
     parser.add_argument("mimic_dir", type=Path, metavar="MIMIC_DIR",
@@ -206,7 +213,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = sys.argv[1:] if argv is None else list(argv)
     args = parse_args(arguments, os.environ.get("WAREHOUSE", "warehouse.duckdb"))
     try:
-        with warehouse_lock(args.db, "python -m generator.load " + " ".join(arguments)):
+        with warehouse_lock(args.db, "python -m mimic_loader " + " ".join(arguments)):
             staged, dropped_truth = load(args.mimic_dir, args.db, args.allow_shrink)
     except (LoadError, WarehouseBusyError) as error:
         print(f"error: {error}", file=sys.stderr)
@@ -214,6 +221,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(summary(args.mimic_dir, args.db, staged, dropped_truth))
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -6,7 +6,7 @@
 {%- set all_sub_segments = 'All' -%}
 
 with patients as (
-    select * from {{ ref('patient_population') }}
+    select * from {{ ref('patient_summary') }}
 ),
 
 patient_conditions as (

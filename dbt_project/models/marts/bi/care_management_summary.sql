@@ -15,7 +15,7 @@
 {%- set min_cell_size = bi_min_cell_size() -%}
 
 with all_patients as (
-    select * from {{ ref('patient_population') }}
+    select * from {{ ref('patient_summary') }}
 ),
 
 patients as (

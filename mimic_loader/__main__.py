@@ -1,0 +1,5 @@
+import sys
+
+from mimic_loader.load import main
+
+sys.exit(main())
