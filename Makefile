@@ -66,10 +66,13 @@ docs-serve: $(STAMP) ## serve the dbt docs at http://localhost:8080
 sql: $(STAMP) ## read-only SQL on the export; DB=warehouse.duckdb for patient level, Q="..." for one query
 	@$(BIN)/python -m report.shell $(DB) $(if $(Q),"$$Q")
 
-lint: $(STAMP) ## ruff
-	$(BIN)/ruff check generator mimic_loader segmentation models_py tests bench publish report
+# ruff for the Python, sqlfluff for the SQL (.sqlfluff says which rules and why). sqlfluff's worker pool leaves
+# a harmless semaphore behind, which Python's resource tracker would report at exit.
+lint: $(TEST_STAMP) ## ruff and sqlfluff
+	$(BIN)/ruff check generator mimic_loader segmentation models_py tests bench publish report sqlfluff_dbt_context
+	PYTHONWARNINGS=ignore::UserWarning:multiprocessing.resource_tracker $(BIN)/sqlfluff lint --processes 2 dbt_project
 
-# Packages only the tests use (requirements-test.txt).
+# Packages only the tests and the linters use (requirements-test.txt).
 $(TEST_STAMP): requirements-test.txt $(STAMP)
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-test.txt
 	@touch $(TEST_STAMP)

@@ -28,4 +28,4 @@ where risk_tiers.tier_rank >= 3
     and patients.vital_status = 'living'
     and patients.days_since_last_admission > {{ var('outreach_min_days_since_discharge') }}
     and patients.days_since_last_admission <= {{ var('outreach_active_window_days') }}
-order by patients.risk_score desc, patients.subject_id
+order by patients.risk_score desc, patients.subject_id asc

@@ -5,7 +5,8 @@ with kpis as (
 ),
 
 population as (
-    select * from kpis where dimension = 'overall'
+    select * from kpis
+    where dimension = 'overall'
 )
 
 select
@@ -19,4 +20,4 @@ select
 from kpis
 cross join population
 where kpis.dimension = 'segment'
-order by kpis.n_patients desc nulls last, segment_name
+order by kpis.n_patients desc nulls last, segment_name asc

@@ -11,7 +11,8 @@ with patients as (
 ),
 
 segment_sizes as (
-    select segment_name, count(*) as n_patients from patients group by segment_name
+    select segment_name, count(*) as n_patients from patients
+    group by segment_name
 ),
 
 condition_counts as (
@@ -26,7 +27,7 @@ select
     condition_counts.segment_name,
     row_number() over (
         partition by condition_counts.segment_name
-        order by condition_counts.n_patients_with_condition desc, condition_counts.condition_label
+        order by condition_counts.n_patients_with_condition desc, condition_counts.condition_label asc
     ) as condition_rank,
     condition_counts.condition_label,
     condition_counts.n_patients_with_condition,

@@ -36,7 +36,8 @@ index_weights as (
 ),
 
 counted_comorbidities as (
-    select coded_comorbidities.hadm_id, coded_comorbidities.comorbidity, comorbidity_definitions.defined_in_both_versions
+    select coded_comorbidities.hadm_id, coded_comorbidities.comorbidity,
+        comorbidity_definitions.defined_in_both_versions
     from coded_comorbidities
     inner join comorbidity_definitions
         on coded_comorbidities.comorbidity = comorbidity_definitions.comorbidity

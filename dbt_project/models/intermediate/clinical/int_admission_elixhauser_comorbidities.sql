@@ -32,14 +32,21 @@ billed_codes as (
 -- keeps the join an equi-join over the distinct codes.
 prefix_lengths as (
     select 3 as prefix_length
-    union all select 4
-    union all select 5
-    union all select 6
-    union all select 7
+    union all
+    select 4
+    union all
+    select 5
+    union all
+    select 6
+    union all
+    select 7
 ),
 
 billed_code_prefixes as (
-    select billed_codes.icd_code, billed_codes.icd_version, substr(billed_codes.icd_code, 1, prefix_lengths.prefix_length) as code_prefix
+    select
+        billed_codes.icd_code,
+        billed_codes.icd_version,
+        substr(billed_codes.icd_code, 1, prefix_lengths.prefix_length) as code_prefix
     from billed_codes
     inner join prefix_lengths
         on length(billed_codes.icd_code) >= prefix_lengths.prefix_length

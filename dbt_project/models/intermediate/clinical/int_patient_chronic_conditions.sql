@@ -19,7 +19,8 @@ select
     count(distinct patient_conditions.condition_family)::integer as n_chronic_families,
     count(patient_conditions.condition) > 0 as has_chronic_condition,
     {%- for family in condition_families %}
-    coalesce(bool_or(patient_conditions.condition_family = '{{ family }}'), false) as has_{{ family }}{{ ',' if not loop.last }}
+    coalesce(bool_or(patient_conditions.condition_family = '{{ family }}'), false)
+        as has_{{ family }}{{ ',' if not loop.last }}
     {%- endfor %}
 from patients
 left join patient_conditions

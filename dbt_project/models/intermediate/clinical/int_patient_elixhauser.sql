@@ -34,7 +34,8 @@ patient_versions as (
 ),
 
 counted_comorbidities as (
-    select coded_comorbidities.subject_id, coded_comorbidities.comorbidity, comorbidity_definitions.defined_in_both_versions
+    select coded_comorbidities.subject_id, coded_comorbidities.comorbidity,
+        comorbidity_definitions.defined_in_both_versions
     from coded_comorbidities
     inner join comorbidity_definitions
         on coded_comorbidities.comorbidity = comorbidity_definitions.comorbidity

@@ -109,16 +109,16 @@ weighted_social_factors as (
         social_factor_values.hadm_id,
         social_factor_values.factor,
         coalesce(
-            matched.social_risk_weight,
+            matched_weights.social_risk_weight,
             fallback.social_risk_weight,
             error('social factor ''' || social_factor_values.factor || ''' value '''
                 || coalesce(social_factor_values.factor_value, '(missing)')
                 || ''' has no row (nor an ''(other)'' row) in seeds/risk_social_weights.csv')
         ) as social_risk_weight
     from social_factor_values
-    left join social_weights as matched
-        on social_factor_values.factor = matched.factor
-        and upper(coalesce(social_factor_values.factor_value, '(missing)')) = upper(matched.factor_value)
+    left join social_weights as matched_weights
+        on social_factor_values.factor = matched_weights.factor
+        and upper(coalesce(social_factor_values.factor_value, '(missing)')) = upper(matched_weights.factor_value)
     left join social_weights as fallback
         on social_factor_values.factor = fallback.factor
         and fallback.factor_value = '(other)'

@@ -41,12 +41,18 @@ patient_data_ends as (
         patient_admissions.last_admittime,
         patient_admissions.last_dischtime,
         -- greatest() skips NULLs: without an admission the mapped dates stand as they are.
-        greatest(make_date(years_to_end_from_window_start - 2, 12, 31), patient_admissions.last_dischtime::date)
-            as data_end_date_earliest,
-        greatest(make_date(years_to_end_from_window_start - 1, 12, 31), patient_admissions.last_dischtime::date)
-            as data_end_date,
-        greatest(make_date(years_to_end_from_window_start, 12, 31), patient_admissions.last_dischtime::date)
-            as data_end_date_latest
+        greatest(
+            make_date(patient_anchor_windows.years_to_end_from_window_start - 2, 12, 31),
+            patient_admissions.last_dischtime::date
+        ) as data_end_date_earliest,
+        greatest(
+            make_date(patient_anchor_windows.years_to_end_from_window_start - 1, 12, 31),
+            patient_admissions.last_dischtime::date
+        ) as data_end_date,
+        greatest(
+            make_date(patient_anchor_windows.years_to_end_from_window_start, 12, 31),
+            patient_admissions.last_dischtime::date
+        ) as data_end_date_latest
     from patient_anchor_windows
     left join patient_admissions
         on patient_anchor_windows.subject_id = patient_admissions.subject_id

@@ -44,6 +44,11 @@ patient_conditions as (
     select subject_id, condition_label from {{ ref('patient_conditions') }}
 ),
 
+population as (
+    select n_patients from {{ ref('segment_tier_matrix') }}
+    where row_type = 'population_total'
+),
+
 segment_counts as (
     select
         segment_name,
@@ -75,6 +80,8 @@ fixed_cells as (
     from segment_tier_counts
 ),
 
+-- The duckdb dialect of sqlfluff cannot parse this macro's `with recursive ... using key` yet.
+-- noqa: disable=PRS
 {{ suppress_counts('segment_counts', 'segment_name', {
     'counts': ['n_patients', 'n_female', 'n_male'] + age_counts + tier_counts,
     'partitions': [
@@ -84,6 +91,7 @@ fixed_cells as (
     ],
     'headline': ['n_patients'],
 }, fixed_cells='fixed_cells', fixed_source='segment_tier_matrix') }},
+-- noqa: enable=PRS
 
 -- This mart's figures hidden because population_kpis hides a count behind them, and why.
 kpi_suppression as (
@@ -168,9 +176,7 @@ inner join segment_kpis
     on segment_counts.segment_name = segment_kpis.dimension_value
 inner join kpi_suppression
     on segment_counts.segment_name = kpi_suppression.dimension_value
-cross join (
-    select n_patients from {{ ref('segment_tier_matrix') }} where row_type = 'population_total'
-) as population
+cross join population
 left join top_conditions
     on segment_counts.segment_name = top_conditions.group_key
 left join top_interventions

@@ -33,7 +33,7 @@ unit_cost_overrides as (
         {%- for item in cost_items %}
         ('{{ item }}', {{ unit_cost_override(item) }}::double){{ ',' if not loop.last }}
         {%- endfor %}
-    ) as overrides (cost_item, unit_cost_usd)
+    ) as overrides (cost_item, unit_cost_usd)  -- noqa: AL05
 ),
 
 unit_costs as (

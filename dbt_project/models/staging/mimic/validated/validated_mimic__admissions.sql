@@ -50,8 +50,8 @@ reasons_per_row as (
                     or ranked_admissions.admittime is null or ranked_admissions.dischtime is null
                     or ranked_admissions.admission_type is null
                 then 'missing_required_value' end,
-            case when key_row_number > 1 and key_rank = 1 then 'duplicate_row' end,
-            case when key_rank > 1 then 'duplicate_key' end,
+            case when ranked_admissions.key_row_number > 1 and ranked_admissions.key_rank = 1 then 'duplicate_row' end,
+            case when ranked_admissions.key_rank > 1 then 'duplicate_key' end,
             case when ranked_admissions.subject_id is not null and raw_patient_ids.subject_id is null
                 then 'orphan_subject_id' end,
             case when raw_patient_ids.subject_id is not null and valid_patients.subject_id is null
@@ -85,7 +85,7 @@ reasons_per_row as (
             case when ranked_admissions.deathtime < ranked_admissions.admittime then 'death_before_admission' end,
             case when ranked_admissions.edouttime < ranked_admissions.edregtime then 'ed_out_before_registration' end,
             case when ranked_admissions.hospital_expire_flag not in (0, 1) then 'invalid_hospital_expire_flag' end
-        ], lambda reason: reason is not null) as reject_reasons
+        ], lambda reason: reason is not null) as reject_reasons  -- noqa: RF02
     from ranked_admissions
     left join raw_patient_ids
         on ranked_admissions.subject_id = raw_patient_ids.subject_id

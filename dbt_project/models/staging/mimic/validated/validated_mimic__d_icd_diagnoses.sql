@@ -25,7 +25,7 @@ ranked_entries as (
 
 reasons_per_row as (
     select
-        ranked_entries.*,
+        *,
         -- In order of precedence: reject_reason is the first that applies.
         list_filter([
             case when icd_code is null or icd_code = '' or icd_version is null then 'missing_required_value' end,

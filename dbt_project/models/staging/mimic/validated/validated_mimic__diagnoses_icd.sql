@@ -52,8 +52,8 @@ reasons_per_row as (
                     or ranked_diagnoses.seq_num is null or ranked_diagnoses.icd_code is null
                     or ranked_diagnoses.icd_code = '' or ranked_diagnoses.icd_version is null
                 then 'missing_required_value' end,
-            case when key_row_number > 1 and key_rank = 1 then 'duplicate_row' end,
-            case when key_rank > 1 then 'duplicate_key' end,
+            case when ranked_diagnoses.key_row_number > 1 and ranked_diagnoses.key_rank = 1 then 'duplicate_row' end,
+            case when ranked_diagnoses.key_rank > 1 then 'duplicate_key' end,
             case when ranked_diagnoses.hadm_id is not null and raw_admission_ids.hadm_id is null
                 then 'orphan_hadm_id' end,
             case when raw_admission_ids.hadm_id is not null and valid_admissions.hadm_id is null
@@ -64,7 +64,7 @@ reasons_per_row as (
             case when ranked_diagnoses.icd_version in (9, 10) and ranked_diagnoses.icd_code <> ''
                     and valid_codes.icd_code is null
                 then 'unknown_icd_code' end
-        ], lambda reason: reason is not null) as reject_reasons
+        ], lambda reason: reason is not null) as reject_reasons  -- noqa: RF02
     from ranked_diagnoses
     left join raw_admission_ids
         on ranked_diagnoses.hadm_id = raw_admission_ids.hadm_id

@@ -42,8 +42,8 @@ reasons_per_row as (
             case when ranked_icu_stays.stay_id is null or ranked_icu_stays.hadm_id is null
                     or ranked_icu_stays.subject_id is null or ranked_icu_stays.intime is null
                 then 'missing_required_value' end,
-            case when key_row_number > 1 and key_rank = 1 then 'duplicate_row' end,
-            case when key_rank > 1 then 'duplicate_key' end,
+            case when ranked_icu_stays.key_row_number > 1 and ranked_icu_stays.key_rank = 1 then 'duplicate_row' end,
+            case when ranked_icu_stays.key_rank > 1 then 'duplicate_key' end,
             case when ranked_icu_stays.hadm_id is not null and raw_admission_ids.hadm_id is null
                 then 'orphan_hadm_id' end,
             case when raw_admission_ids.hadm_id is not null and valid_admissions.hadm_id is null
@@ -60,7 +60,8 @@ reasons_per_row as (
             case when ranked_icu_stays.intime
                     < valid_admissions.admittime - {{ var('icu_stay_admission_tolerance_hours') }} * interval 1 hour
                     or ranked_icu_stays.outtime
-                    > valid_admissions.admission_endtime + {{ var('icu_stay_admission_tolerance_hours') }} * interval 1 hour
+                    > valid_admissions.admission_endtime
+                        + {{ var('icu_stay_admission_tolerance_hours') }} * interval 1 hour
                 then 'icu_stay_outside_admission' end,
             -- The admission's own length is capped the same way; this catches a los beyond it when outtime is
             -- empty and the comparisons above cannot apply.
@@ -68,7 +69,7 @@ reasons_per_row as (
                     or epoch(ranked_icu_stays.outtime - ranked_icu_stays.intime) / 86400.0
                     > {{ var('max_length_of_stay_days') }}
                 then 'length_of_stay_too_long' end
-        ], lambda reason: reason is not null) as reject_reasons
+        ], lambda reason: reason is not null) as reject_reasons  -- noqa: RF02
     from ranked_icu_stays
     left join raw_admission_ids
         on ranked_icu_stays.hadm_id = raw_admission_ids.hadm_id

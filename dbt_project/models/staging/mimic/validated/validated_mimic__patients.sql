@@ -24,7 +24,7 @@ ranked_patients as (
 
 reasons_per_row as (
     select
-        ranked_patients.*,
+        *,
         -- In order of precedence: reject_reason is the first that applies.
         list_filter([
             case when subject_id is null or gender is null or anchor_year is null or anchor_year_group is null
