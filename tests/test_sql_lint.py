@@ -1,5 +1,6 @@
-"""The SQL linter of `make lint` (sqlfluff, config in .sqlfluff): it catches the house style's faults, and
-its jinja templater renders and parses every model without dbt (a model it cannot read goes unlinted).
+"""The SQL linter of `make lint` (sqlfluff, config in .sqlfluff): it catches the house style's faults, and a
+parse error is excused only where sqlfluff cannot read DuckDB's recursive `using key` (make lint itself fails
+on any other file it cannot template or parse).
 """
 
 from __future__ import annotations
@@ -7,9 +8,8 @@ from __future__ import annotations
 import re
 
 import pytest
+import sqlfluff.core as sqlfluff_core
 from conftest import REPO_ROOT
-
-sqlfluff_core = pytest.importorskip("sqlfluff.core", reason="sqlfluff comes with requirements-test.txt")
 
 # sqlfluff reads .sqlfluffignore with a pathspec pattern class that pathspec now calls deprecated.
 pytestmark = pytest.mark.filterwarnings("ignore:GitIgnorePattern:DeprecationWarning")
@@ -56,23 +56,13 @@ def test_the_linter_catches_style_faults() -> None:
     assert not unread, unread
 
 
-def test_every_model_renders_and_parses() -> None:
-    """No templating or parsing error in any model, but for the cell-suppression macro's recursive CTE
-    (`using key`, which the duckdb dialect cannot parse yet), excused where the macro is called."""
-    # One cheap rule: what is checked here is that each file is read, not its style (make lint does that).
-    linter = sqlfluff_core.Linter(config=project_config(rules="LT12"))
-    linted_files = linter.lint_paths((str(MODELS),), processes=2).paths[0].files
-    assert len(linted_files) >= 60, f"only {len(linted_files)} model files were linted"
-    errors = [
-        f"{linted.path}: {v.rule_code()} line {v.line_no}: {v.desc()[:200]}"
-        for linted in linted_files
-        for v in linted.get_violations()
-        if v.rule_code() in ("TMP", "PRS")
-    ]
-    assert not errors, "\n".join(errors)
-    for path in MODELS.rglob("*.sql"):
+def test_parse_errors_are_excused_only_around_the_suppression_macro() -> None:
+    excused = []
+    for path in sorted(MODELS.rglob("*.sql")):
         lines = path.read_text().splitlines()
         for number, line in enumerate(lines):
-            if re.match(r"--\s*noqa:\s*disable=PRS", line):
-                assert lines[number + 1].startswith("{{ suppress_counts("), (
+            if re.search(r"noqa:\s*disable=PRS", line):
+                excused.append(path.name)
+                assert number + 1 < len(lines) and lines[number + 1].startswith("{{ suppress_counts("), (
                     f"{path}:{number + 1}: parse errors are excused only around suppress_counts()")
+    assert excused, "no model calls suppress_counts() any more: drop this exemption from the test and models"
