@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import os
+import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -32,18 +36,50 @@ def run_cli(args: list[str], *, check: bool = True, env: dict[str, str] | None =
     return result
 
 
+# Set by the session fixture below: a folder (shared by pytest-xdist workers) of dbt's saved parse states.
+PARSE_CACHE_ENV = "PATIENT_SEGMENTATION_TEST_PARSE_CACHE"
+PARTIAL_PARSE_FILE = "partial_parse.msgpack"
+
+
+def _parse_state(args: list[str], warehouse: Path, extra_env: dict[str, str] | None) -> Path | None:
+    """Where the parse state of a dbt command like this one is kept: dbt reuses a saved parse only if the
+    project files, the --vars, the profile's connection (the warehouse path as given) and the env vars the
+    project reads are unchanged, and parses in full otherwise, the key below only avoids needless misses."""
+    cache = os.environ.get(PARSE_CACHE_ENV)
+    if not cache:
+        return None
+    cli_vars = args[args.index("--vars") + 1] if "--vars" in args else ""
+    key = repr((warehouse.name, cli_vars, sorted((extra_env or {}).items())))
+    return Path(cache) / f"{hashlib.sha256(key.encode()).hexdigest()[:16]}.msgpack"
+
+
 def run_dbt(args: list[str], warehouse: Path, workdir: Path, *, check: bool = True,
             extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """Run dbt against `warehouse`, keeping compiled artefacts and logs in `workdir` so that
-    several builds (and a developer's own `make build`) never share a target folder."""
+    several builds (and a developer's own `make build`) never share a target folder.
+
+    dbt runs in the warehouse's folder with WAREHOUSE set to the file's name, as `make build` passes
+    warehouse.duckdb, so that the profile is the same for every test warehouse of that name; dbt then reuses
+    the parse of an earlier command (partial parsing, as on a user's second build) instead of parsing the
+    whole project again for every test. It still parses in full whenever anything it parses from changed."""
     workdir.mkdir(parents=True, exist_ok=True)
+    target = workdir / "target"
     cmd = [
         str(BIN_DIR / "dbt"), *args,
         "--project-dir", str(REPO_ROOT), "--profiles-dir", str(REPO_ROOT),
-        "--target-path", str(workdir / "target"), "--log-path", str(workdir / "logs"),
+        "--target-path", str(target), "--log-path", str(workdir / "logs"),
     ]
-    env = {"WAREHOUSE": str(warehouse), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", **(extra_env or {})}
-    return run_cli(cmd, check=check, env=env)
+    state = _parse_state(args, warehouse, extra_env)
+    if state is not None and state.exists() and not (target / PARTIAL_PARSE_FILE).exists():
+        target.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(state, target / PARTIAL_PARSE_FILE)
+    env = {"WAREHOUSE": warehouse.name, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", **(extra_env or {})}
+    result = run_cli(cmd, check=check, env=env, cwd=warehouse.parent)
+    if state is not None and not state.exists() and (target / PARTIAL_PARSE_FILE).exists():
+        partial = state.with_suffix(f".{os.getpid()}.tmp")
+        shutil.copyfile(target / PARTIAL_PARSE_FILE, partial)
+        partial.replace(state)
+    return result
 
 
 def generate(db: Path, patients: int = TEST_PATIENTS, seed: int = TEST_SEED,
@@ -56,47 +92,90 @@ def load_mimic(source: Path, db: Path, *, check: bool = True) -> subprocess.Comp
     return run_cli([sys.executable, "-m", "mimic_loader", str(source), "--db", str(db)], check=check)
 
 
+def shared_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The temporary folder of this test run: under pytest-xdist, the one folder all workers share."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+def built_once(tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], None]) -> Path:
+    """A folder that `build` fills once per test run. Under pytest-xdist every worker gets the same folder:
+    the first worker to ask builds it while the others wait, so an expensive warehouse is built once for the
+    whole run; the tests only read it (or copy it)."""
+    root = shared_root(tmp_path_factory)
+    folder = root / name
+    with open(root / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            done = folder / ".built"
+            if not done.exists():
+                shutil.rmtree(folder, ignore_errors=True)
+                folder.mkdir()
+                build(folder)
+                done.touch()
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    return folder
+
+
+@pytest.fixture(scope="session", autouse=True)
+def dbt_parse_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Saved dbt parse states for run_dbt, shared by the workers of this run."""
+    cache = shared_root(tmp_path_factory) / "dbt_parse_cache"
+    cache.mkdir(exist_ok=True)
+    os.environ[PARSE_CACHE_ENV] = str(cache)
+    return cache
+
+
 @pytest.fixture(scope="session")
 def synthetic_raw(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A warehouse holding only the generated raw MIMIC-IV tables (and synthetic_truth)."""
-    db = tmp_path_factory.mktemp("synthetic_raw") / "raw.duckdb"
-    generate(db)
-    return db
+    return built_once(tmp_path_factory, "synthetic_raw", lambda folder: generate(folder / "raw.duckdb")) \
+        / "raw.duckdb"
 
 
 @pytest.fixture(scope="session")
-def synthetic_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The synthetic population after a full `dbt build` (models, seeds, tests)."""
-    workdir = tmp_path_factory.mktemp("synthetic_build")
-    db = workdir / "warehouse.duckdb"
-    generate(db)
-    run_dbt(["build"], db, workdir)
-    return db
+def synthetic_warehouse(synthetic_raw: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The synthetic population after a full `dbt build` (models, seeds, tests). The population is the one of
+    synthetic_raw (same size and seed, so the same tables), copied rather than generated a second time."""
+    def build(workdir: Path) -> None:
+        db = workdir / "warehouse.duckdb"
+        shutil.copyfile(synthetic_raw, db)
+        run_dbt(["build"], db, workdir)
+
+    return built_once(tmp_path_factory, "synthetic_build", build) / "warehouse.duckdb"
 
 
 @pytest.fixture(scope="session")
 def mimic_fixture_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The hand-made real-format MIMIC-IV fixture, loaded and built like a real download."""
-    workdir = tmp_path_factory.mktemp("mimic_build")
-    db = workdir / "warehouse.duckdb"
-    load_mimic(FIXTURE_MIMIC_DIR, db)
-    run_dbt(["build"], db, workdir)
-    return db
+    def build(workdir: Path) -> None:
+        db = workdir / "warehouse.duckdb"
+        load_mimic(FIXTURE_MIMIC_DIR, db)
+        run_dbt(["build"], db, workdir)
+
+    return built_once(tmp_path_factory, "mimic_build", build) / "warehouse.duckdb"
 
 
 @pytest.fixture(scope="session")
 def synthetic_export(synthetic_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The BI export of the synthetic warehouse, as `make publish` writes it."""
-    exports = tmp_path_factory.mktemp("synthetic_export") / "exports"
-    run_cli([sys.executable, "-m", "publish", "--db", str(synthetic_warehouse), "--out", str(exports)])
-    return exports
+    def build(folder: Path) -> None:
+        run_cli([sys.executable, "-m", "publish", "--db", str(synthetic_warehouse),
+                 "--out", str(folder / "exports")])
+
+    return built_once(tmp_path_factory, "synthetic_export", build) / "exports"
 
 
 @pytest.fixture(scope="session")
-def population_report(synthetic_export: Path) -> Path:
+def population_report(synthetic_export: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The population report of that export, as `make report` writes it."""
     report = synthetic_export / "population_report.html"
-    run_cli([sys.executable, "-m", "report", "--exports", str(synthetic_export), "--out", str(report)])
+
+    def build(_: Path) -> None:
+        run_cli([sys.executable, "-m", "report", "--exports", str(synthetic_export), "--out", str(report)])
+
+    built_once(tmp_path_factory, "population_report", build)
     return report
 
 
@@ -132,3 +211,4 @@ def record_complete_build(connection: duckdb.DuckDBPyConnection, build_id: str, 
                           min_cell_size: int = 11) -> None:
     """A finished `dbt build` that rebuilt the tables `relations` of schema bi successfully."""
     record_build(connection, build_id, dict.fromkeys(relations, "success"), min_cell_size=min_cell_size)
+

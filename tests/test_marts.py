@@ -627,8 +627,11 @@ def test_transitions_between_the_last_two_builds(synthetic_warehouse: Path, tmp_
 # --- analyses and docs -----------------------------------------------------------------------------------
 
 def test_docs_generate_and_analyses_run(synthetic_warehouse: Path, tmp_path: Path) -> None:
+    # On a copy: dbt opens its warehouse for writing, and the shared one is read by other tests meanwhile.
+    copy = tmp_path / "warehouse.duckdb"
+    shutil.copy(synthetic_warehouse, copy)
     workdir = tmp_path / "dbt"
-    run_dbt(["docs", "generate"], synthetic_warehouse, workdir)
+    run_dbt(["docs", "generate"], copy, workdir)
     catalog = json.loads((workdir / "target" / "catalog.json").read_text())
     manifest = json.loads((workdir / "target" / "manifest.json").read_text())
     profiles = catalog["nodes"]["model.patient_segmentation.segment_profiles"]
@@ -639,6 +642,6 @@ def test_docs_generate_and_analyses_run(synthetic_warehouse: Path, tmp_path: Pat
     analyses = sorted((workdir / "target" / "compiled").rglob("analyses/*.sql"))
     assert len(analyses) >= 4
     for path in analyses:
-        result = read(synthetic_warehouse, path.read_text())
+        result = read(copy, path.read_text())
         assert len(result.columns) >= 3, path.name
         assert len(result) > 0, f"{path.name} returned no rows"

@@ -260,7 +260,10 @@ def test_a_sentinel_discharge_leaves_the_average_length_of_stay_as_without_it(mi
     fixture's without that one admission."""
     mimic_dir = copy_fixture(tmp_path / "mimic")
     row_changed(ADMISSIONS, {"hadm_id": "20100011"}, dischtime=SENTINEL_DISCHTIME)(mimic_dir)
-    db, stdout, exit_code = build_damaged(tmp_path, mimic_dir, ["build"])
+    # The published mart, the rejects and everything they are built from, with their tests (a test of a model
+    # not built is left out); the whole build with this fault is test_faulty_build_completes_with_warnings.
+    selection = ["--select", "+population_kpis +reject_summary", "--indirect-selection", "cautious"]
+    db, stdout, exit_code = build_damaged(tmp_path, mimic_dir, ["build", *selection])
     assert exit_code == 0, stdout[-4000:]
     admission = next(row for row in fixture_rows(ADMISSIONS) if row["hadm_id"] == "20100011")
     los_days = (datetime.fromisoformat(admission["dischtime"])
