@@ -33,6 +33,9 @@ heights.
 
 from __future__ import annotations
 
+import hashlib
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
@@ -180,10 +183,42 @@ def patient_folds(patient_index: np.ndarray, n_folds: int, seed: int) -> np.ndar
     return (np.random.default_rng(seed).permutation(n_patients) % n_folds)[patient_index]
 
 
+# risk_validation and risk_validation_roc run in the same dbt process (dbt-duckdb executes Python models in
+# it) and both need the same out-of-fold risks: the first to ask fits them, the other waits for it and reuses
+# them. Keyed by the exact inputs and settings, so a reuse is always the result a fit would give.
+_FITTED_CACHE: OrderedDict[tuple[object, ...], np.ndarray | None] = OrderedDict()
+_FITTED_CACHE_SIZE = len(OUTCOMES)
+_FITTED_LOCK = threading.Lock()
+
+
+def _inputs_key(components: np.ndarray, positive: np.ndarray, patient_index: np.ndarray,
+                config: ValidationConfig) -> tuple[object, ...]:
+    digest = hashlib.blake2b(digest_size=32)
+    for array in (components, positive, patient_index):
+        contiguous = np.ascontiguousarray(array)
+        digest.update(f"{contiguous.dtype.str}{contiguous.shape}".encode())
+        digest.update(contiguous.data)
+    return (digest.hexdigest(), config.cv_folds, config.fit_sample_size, config.random_seed)
+
+
 def cross_validated_risks(components: np.ndarray, positive: np.ndarray, patient_index: np.ndarray,
                           config: ValidationConfig) -> np.ndarray | None:
     """Out-of-fold predicted risks of a logistic regression on the components, folds by patient; None when a
-    fold cannot be fitted (an outcome absent from some training fold, as in a tiny population)."""
+    fold cannot be fitted (an outcome absent from some training fold, as in a tiny population). Computed once
+    per distinct input in a process (see _FITTED_CACHE); each caller gets its own copy."""
+    key = _inputs_key(components, positive, patient_index, config)
+    with _FITTED_LOCK:
+        if key not in _FITTED_CACHE:
+            _FITTED_CACHE[key] = fit_cross_validated_risks(components, positive, patient_index, config)
+            while len(_FITTED_CACHE) > _FITTED_CACHE_SIZE:
+                _FITTED_CACHE.popitem(last=False)
+        fitted = _FITTED_CACHE[key]
+    return None if fitted is None else fitted.copy()
+
+
+def fit_cross_validated_risks(components: np.ndarray, positive: np.ndarray, patient_index: np.ndarray,
+                              config: ValidationConfig) -> np.ndarray | None:
+    """cross_validated_risks, always fitted."""
     n_folds = min(config.cv_folds, int(patient_index.max()) + 1) if len(positive) else 0
     if n_folds < 2 or positive.all() or not positive.any():
         return None
