@@ -46,7 +46,7 @@ CATALOGUE: tuple[FeatureSpec, ...] = (
     FeatureSpec("gender", "female share", "identity", "error", encode_as="F"),
     FeatureSpec("n_admissions", "admissions", "log1p", "error"),
     FeatureSpec("n_emergency_admissions", "emergency admissions", "log1p", "error"),
-    FeatureSpec("n_ed_visits", "ED visits", "log1p", "error"),
+    FeatureSpec("n_ed_admissions", "ED admissions", "log1p", "error"),
     FeatureSpec("avg_ed_hours", "ED hours", "log1p", "error"),
     FeatureSpec("avg_los_days", "length of stay", "log1p", "error"),
     FeatureSpec("total_los_days", "hospital days", "log1p", "error"),

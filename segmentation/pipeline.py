@@ -27,7 +27,7 @@ from segmentation.naming import name_segments
 from segmentation.profiles import centroids, feature_importance, segment_statistics
 from segmentation.stored import EVALUATION_SOURCE, load_model, sample_fingerprint
 
-TRUTH_SOURCE = "synthetic_truth.patient_archetypes"
+TRUTH_SOURCE = "source synthetic_truth.patient_archetypes"  # as dbt's lineage names it, for messages
 RULE_SEGMENTS_SOURCE = "marts.patient_rule_segments"
 SEGMENT_COLUMNS: tuple[str, ...] = (
     "subject_id", "segment_id", "segment_name", "segmentation_method", "selected_algorithm",

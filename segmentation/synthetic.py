@@ -8,9 +8,13 @@ ground truth. Values are drawn per column for all patients at once.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+# The age bands of patient_features.age_bucket, declared once in the dbt seed.
+AGE_BUCKETS_FILE = Path(__file__).resolve().parent.parent / "seeds" / "age_buckets.csv"
 
 
 @dataclass(frozen=True)
@@ -47,9 +51,10 @@ FAMILY_COLUMNS: tuple[str, ...] = (
 
 
 def age_buckets(ages: np.ndarray) -> np.ndarray:
-    edges = np.array([45, 65, 75, 85])
-    labels = np.array(["18-44", "45-64", "65-74", "75-84", "85+"])
-    return labels[np.searchsorted(edges, ages, side="right")]
+    """The band of each age as the SQL assigns it: the seed's band with the highest min_age not above it."""
+    bands = pd.read_csv(AGE_BUCKETS_FILE).sort_values("min_age")
+    index = np.searchsorted(bands["min_age"].to_numpy(), ages, side="right") - 1
+    return bands["age_bucket"].to_numpy()[np.maximum(index, 0)]
 
 
 def null_unless(values: np.ndarray, present: np.ndarray) -> pd.Series:
@@ -97,7 +102,7 @@ def make_feature_frame(n_patients: int, seed: int,
         "age_bucket": age_buckets(ages),
         "n_admissions": n_admissions,
         "n_emergency_admissions": rng.binomial(n_admissions, 0.6),
-        "n_ed_visits": n_ed,
+        "n_ed_admissions": n_ed,
         "avg_ed_hours": np.where(n_ed > 0, rng.gamma(4.0, 1.5, n_patients), 0.0),
         "avg_los_days": avg_los,
         "total_los_days": avg_los * n_admissions,

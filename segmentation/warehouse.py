@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
-from duckdb import DuckDBPyConnection, DuckDBPyRelation
+from duckdb import CatalogException, DuckDBPyRelation
 
 from segmentation.features import CATALOGUE
-
-TRUTH_SCHEMA = "synthetic_truth"
-TRUTH_TABLE = "patient_archetypes"
 
 
 def feature_columns() -> list[str]:
@@ -29,15 +28,14 @@ def read_segments(relation: DuckDBPyRelation) -> pd.DataFrame:
     return relation.project("subject_id, segment_id, segment_name").df()
 
 
-def read_truth(connection: DuckDBPyConnection) -> pd.DataFrame | None:
+def read_truth(load_truth: Callable[[], DuckDBPyRelation]) -> pd.DataFrame | None:
     """The synthetic archetypes when the warehouse holds a generated population, else None (real data).
 
-    Read outside dbt's graph on purpose: the table exists only for synthetic data and feeds evaluation only.
+    `load_truth` is the model's dbt.source("synthetic_truth", "patient_archetypes"), which fails when the
+    schema is absent: the generator writes it, the loader drops it. It feeds evaluation only.
     """
-    found = connection.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-        [TRUTH_SCHEMA, TRUTH_TABLE],
-    ).fetchall()
-    if found[0][0] == 0:
+    try:
+        relation = load_truth()
+    except CatalogException:
         return None
-    return connection.execute(f"select subject_id, archetype from {TRUTH_SCHEMA}.{TRUTH_TABLE}").df()
+    return relation.project("subject_id, archetype").df()

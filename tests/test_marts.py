@@ -559,7 +559,7 @@ def test_costs_follow_the_unit_costs(synthetic_warehouse: Path) -> None:
     assert units["source"].str.len().gt(40).all()
     admission = units.loc["admission"]
     expected_icu = costs["icu_days"] * units.loc["icu_day", "unit_cost_usd"]
-    expected_ed = costs["n_ed_visits"] * units.loc["ed_visit", "unit_cost_usd"]
+    expected_ed = costs["n_ed_admissions"] * units.loc["ed_visit", "unit_cost_usd"]
     assert np.allclose(costs["icu_cost_usd"], expected_icu)
     assert np.allclose(costs["ed_cost_usd"], expected_ed)
     assert (costs["stay_cost_usd"] >= costs["n_admissions"] * admission["unit_cost_usd"] - 1e-6).all()

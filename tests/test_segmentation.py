@@ -361,8 +361,8 @@ def test_duplicate_subject_is_refused(population: Frames) -> None:
 
 def test_negative_count_is_refused(population: Frames) -> None:
     features = population[0].copy()
-    features.loc[features.index[3], "n_ed_visits"] = -2
-    with pytest.raises(FeatureError, match="n_ed_visits is negative"):
+    features.loc[features.index[3], "n_ed_admissions"] = -2
+    with pytest.raises(FeatureError, match="n_ed_admissions is negative"):
         evaluate_candidates(features, FAST)
 
 

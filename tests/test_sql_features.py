@@ -29,9 +29,9 @@ def fixture_features(warehouse: Path) -> pd.DataFrame:
     return features.set_index(patient).sort_index()
 
 
-# Patient-level expectations of the fixture README: n_admissions, n_ed_visits, avg_ed_hours, total_los_days,
-# n_unique_icd_codes, charlson_max, charlson_latest, readmissions 30/60/90, n_icu_stays, total_icu_days,
-# died_in_hospital, died_within_1y, age_at_last_admission.
+# Patient-level expectations of the fixture README: n_admissions, n_ed_admissions, avg_ed_hours,
+# total_los_days, n_unique_icd_codes, charlson_max, charlson_latest, readmissions 30/60/90, n_icu_stays,
+# total_icu_days, died_in_hospital, died_within_1y, age_at_last_admission.
 FIXTURE_EXPECTED = pd.DataFrame.from_records(
     [
         (1, 3, 2, 4.3167, 16.0486, 13, 7, 7, 1, 1, 1, 0, 0.0, False, False, 69),
@@ -64,7 +64,7 @@ FIXTURE_EXPECTED = pd.DataFrame.from_records(
         (28, 3, 2, 3.5833, 9.2778, 6, 2, 2, 1, 1, 1, 0, 0.0, False, False, 58),
     ],
     columns=[
-        "patient", "n_admissions", "n_ed_visits", "avg_ed_hours", "total_los_days", "n_unique_icd_codes",
+        "patient", "n_admissions", "n_ed_admissions", "avg_ed_hours", "total_los_days", "n_unique_icd_codes",
         "charlson_max", "charlson_latest", "n_readmissions_30d", "n_readmissions_60d", "n_readmissions_90d",
         "n_icu_stays", "total_icu_days", "died_in_hospital", "died_within_1y", "age_at_last_admission",
     ],
@@ -228,7 +228,7 @@ def test_feature_invariants(synthetic_warehouse: Path) -> None:
     with_admission = features.n_admissions > 0
     assert with_admission.any()
     assert (features.n_emergency_admissions <= features.n_admissions).all()
-    assert (features.n_ed_visits <= features.n_admissions).all()
+    assert (features.n_ed_admissions <= features.n_admissions).all()
     assert (features.n_readmissions_30d <= features.n_readmissions_60d).all()
     assert (features.n_readmissions_60d <= features.n_readmissions_90d).all()
     assert (features.n_readmissions_90d <= (features.n_admissions - 1).clip(lower=0)).all()

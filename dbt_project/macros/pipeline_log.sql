@@ -130,10 +130,10 @@
 {% endmacro %}
 
 
-{#- Row count of every raw table the sources declare that exists, by qualified name. -#}
+{#- Row count of every raw table (macros/raw_tables.sql) that exists, by qualified name. -#}
 {% macro pipeline_log_raw_rows() %}
     {%- set counts = {} -%}
-    {%- for source in graph.sources.values() | sort(attribute='unique_id') -%}
+    {%- for source in raw_table_sources() -%}
         {%- set relation = adapter.get_relation(database=source.database, schema=source.schema,
                                             identifier=source.identifier) -%}
         {%- if relation is not none -%}

@@ -1,5 +1,6 @@
 {#- Checks of the risk settings' overrides (dbt vars risk_*, set in settings.yml or --vars; the defaults are
-    seeds). A bad value stops compilation with an error naming the var, before any table is touched. Each macro
+    seeds). A bad value stops compilation with an error naming the var, before any table is touched (the tier
+    cut-offs' names and order: before any risk model, see risk_checked_tier_cutoffs). Each macro
     returns the setting it checked. -#}
 
 {% macro risk_component_names() -%}
@@ -41,11 +42,28 @@
 {%- endmacro %}
 
 
-{#- Lowest risk_score of each tier above 'low': 0 < medium < high < complex <= 1. -#}
+{#- Lowest risk_score of each tier of seed risk_tiers above the lowest, increasing with the tier:
+    0 < medium < high < complex <= 1. While dbt parses, before the seed can be read, only the numbers are
+    checked (each in (0, 1]); the tier names and their order when int_risk_tiers compiles, after the seeds and
+    before any risk model. -#}
 {% macro risk_checked_tier_cutoffs(cutoffs, var_name='risk_tier_cutoffs') -%}
-    {%- do risk_require_keys(var_name, cutoffs, ['medium', 'high', 'complex']) -%}
-    {%- if not (0 < cutoffs.medium < cutoffs.high < cutoffs.complex <= 1) -%}
-        {{ risk_fail(var_name, "cut-offs must satisfy 0 < medium < high < complex <= 1, got " ~ cutoffs) }}
+    {%- set tiers = seed_values('risk_tiers', 'risk_tier', order_by='tier_rank')[1:] -%}
+    {%- if not execute -%}
+        {%- do risk_require_keys(var_name, cutoffs, cutoffs.keys() | list if cutoffs is mapping else ['<tier>']) -%}
+        {%- for tier, score in cutoffs.items() if not 0 < score <= 1 -%}
+            {{ risk_fail(var_name, "cut-off of '" ~ tier ~ "' must lie in (0, 1], got " ~ score) }}
+        {%- endfor -%}
+        {{ return(cutoffs) }}
+    {%- endif -%}
+    {%- do risk_require_keys(var_name, cutoffs, tiers) -%}
+    {%- set scores = [0] -%}
+    {%- for tier in tiers -%}{%- do scores.append(cutoffs[tier]) -%}{%- endfor -%}
+    {%- set out_of_order = [] -%}
+    {%- for index in range(1, scores | length) if not scores[index - 1] < scores[index] -%}
+        {%- do out_of_order.append(tiers[index - 1]) -%}
+    {%- endfor -%}
+    {%- if out_of_order or scores | last > 1 -%}
+        {{ risk_fail(var_name, "cut-offs must satisfy 0 < " ~ tiers | join(' < ') ~ " <= 1, got " ~ cutoffs) }}
     {%- endif -%}
     {{ return(cutoffs) }}
 {%- endmacro %}

@@ -103,12 +103,12 @@
 {% endmacro %}
 
 
-{#- Every raw table the sources declare must hold rows: an empty one (a header-only file, a failed export)
+{#- Every raw table (macros/raw_tables.sql) must hold rows: an empty one (a header-only file, a failed export)
     would build a warehouse without, say, any ICU stay and publish it as if the hospital had none. A missing
     table is left to the source tests, which name it. -#}
 {% macro check_raw_tables_not_empty() %}
     {%- set empty = [] -%}
-    {%- for source in graph.sources.values() -%}
+    {%- for source in raw_table_sources() -%}
         {%- set relation = adapter.get_relation(database=source.database, schema=source.schema,
                                                 identifier=source.identifier) -%}
         {%- if relation is not none -%}

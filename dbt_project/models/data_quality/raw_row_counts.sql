@@ -1,10 +1,8 @@
-select 'mimiciv_hosp.patients' as source_table, count(*) as raw_rows
-from {{ source('mimiciv_hosp', 'patients') }}
+{#- One row per raw table of raw_tables() (macros/raw_tables.sql). -#}
+{%- for raw in raw_tables() %}
+select '{{ raw_table_name(raw) }}' as source_table, count(*) as raw_rows
+from {{ source(raw.source, raw.table) }}
+{%- if not loop.last %}
 union all
-select 'mimiciv_hosp.admissions', count(*) from {{ source('mimiciv_hosp', 'admissions') }}
-union all
-select 'mimiciv_hosp.diagnoses_icd', count(*) from {{ source('mimiciv_hosp', 'diagnoses_icd') }}
-union all
-select 'mimiciv_hosp.d_icd_diagnoses', count(*) from {{ source('mimiciv_hosp', 'd_icd_diagnoses') }}
-union all
-select 'mimiciv_icu.icustays', count(*) from {{ source('mimiciv_icu', 'icustays') }}
+{%- endif %}
+{%- endfor %}

@@ -3,16 +3,13 @@ with raw_counts as (
 ),
 
 staged_counts as (
-    select 'mimiciv_hosp.patients' as source_table, count(*) as staged_rows
-    from {{ ref('stg_mimic__patients') }}
+    {%- for raw in raw_tables() %}
+    select '{{ raw_table_name(raw) }}' as source_table, count(*) as staged_rows
+    from {{ ref('stg_mimic__' ~ raw.table) }}
+    {%- if not loop.last %}
     union all
-    select 'mimiciv_hosp.admissions', count(*) from {{ ref('stg_mimic__admissions') }}
-    union all
-    select 'mimiciv_hosp.diagnoses_icd', count(*) from {{ ref('stg_mimic__diagnoses_icd') }}
-    union all
-    select 'mimiciv_hosp.d_icd_diagnoses', count(*) from {{ ref('stg_mimic__d_icd_diagnoses') }}
-    union all
-    select 'mimiciv_icu.icustays', count(*) from {{ ref('stg_mimic__icustays') }}
+    {%- endif %}
+    {%- endfor %}
 ),
 
 rejected_counts as (

@@ -1,13 +1,9 @@
 {#- Charlson comorbidity index per admission, reproducing MIT-LCP mimic-code
     mimic-iv/concepts/comorbidity/charlson.sql (Quan et al. 2005, Med Care 43:1130; weights of Charlson 1987).
     Code ranges live in seed charlson_icd_prefixes, weights and hierarchy groups in charlson_conditions, the age
-    score in charlson_age_scores. The column names below are mimic-code's. -#}
-{%- set charlson_conditions = [
-    'myocardial_infarct', 'congestive_heart_failure', 'peripheral_vascular_disease', 'cerebrovascular_disease',
-    'dementia', 'chronic_pulmonary_disease', 'rheumatic_disease', 'peptic_ulcer_disease', 'mild_liver_disease',
-    'diabetes_without_cc', 'diabetes_with_cc', 'paraplegia', 'renal_disease', 'malignant_cancer',
-    'severe_liver_disease', 'metastatic_solid_tumor', 'aids',
-] -%}
+    score in charlson_age_scores. One flag column per condition of seed charlson_conditions, named as mimic-code
+    names it (the contract in _clinical__models.yml lists them in mimic-code's order). -#}
+{%- set charlson_conditions = seed_values('charlson_conditions', 'condition') -%}
 
 with admissions as (
     select subject_id, hadm_id, age_at_admission from {{ ref('int_admissions_enriched') }}

@@ -1,7 +1,7 @@
 {#- The risk tiers with the score range each one holds: [min_score, next tier's min_score), the top tier up to
     and including 1. Lowest scores from seed risk_tier_cutoffs, or var risk_tier_cutoffs when set (checked first:
-    0 < medium < high < complex <= 1); a score equal to a cut-off belongs to the higher tier. The tiers' order
-    and care intensity come from seed risk_tiers. -#}
+    0 < medium < high < complex <= 1, one per tier above the lowest); a score equal to a cut-off belongs to the
+    higher tier. The tiers, their order and care intensity come from seed risk_tiers. -#}
 {%- set overrides = var('risk_tier_cutoffs') -%}
 {%- if overrides -%}
 {%- do risk_checked_tier_cutoffs(overrides) -%}
@@ -27,9 +27,9 @@ tier_floors as (
         tier_rank,
         {%- if overrides %}
         case risk_tier
-            when 'medium' then {{ overrides.medium }}
-            when 'high' then {{ overrides.high }}
-            when 'complex' then {{ overrides.complex }}
+            {%- for tier, score in overrides.items() %}
+            when '{{ tier }}' then {{ score }}
+            {%- endfor %}
             else min_score
         end as min_score,
         {%- else %}

@@ -2,8 +2,10 @@
     segmentation of record and why it was chosen, the data's last real year and the population size. The
     living are counted per tier in care_management_summary; a living or deceased total here would let a hidden
     tier count be recovered from the shown ones. -#}
-{%- set truth = adapter.get_relation(database=target.database, schema='synthetic_truth',
-                                     identifier='patient_archetypes') if execute else none %}
+{#- The generator's ground truth exists only for a synthetic population (source synthetic_truth). -#}
+{%- set truth_source = source('synthetic_truth', 'patient_archetypes') -%}
+{%- set truth = adapter.get_relation(database=truth_source.database, schema=truth_source.schema,
+                                     identifier=truth_source.identifier) if execute else none %}
 
 with evaluation as (
     select segmentation_method, segmentation_reason from {{ ref('cluster_evaluation') }}

@@ -1,10 +1,13 @@
 {#- One profile per segment of the selected clustering. Patient and tier counts come suppressed from
     segment_tier_matrix, utilization and outcome KPIs from population_kpis; sex and age counts are suppressed
-    here against the segment size. The age bands and tiers are the contract's values (docs/architecture.md);
-    the accepted_values tests of patient_summary stop the build before an unknown value could go uncounted. -#}
-{%- set age_bands = [('18-44', '18_44'), ('45-64', '45_64'), ('65-74', '65_74'), ('75-84', '75_84'),
-                     ('85+', '85_plus')] -%}
-{%- set risk_tiers = ['low', 'medium', 'high', 'complex'] -%}
+    here against the segment size. One count per age band of seed age_buckets (n_age_18_44 for '18-44',
+    n_age_85_plus for '85+') and per tier of seed risk_tiers (n_tier_low ...). The relationships tests of
+    patient_summary and patient_risk_scores stop the build before a value outside the seeds could go uncounted. -#}
+{%- set age_bands = [] -%}
+{%- for band in seed_values('age_buckets', 'age_bucket', order_by='min_age') -%}
+    {%- do age_bands.append((band, band | replace('-', '_') | replace('+', '_plus'))) -%}
+{%- endfor -%}
+{%- set risk_tiers = seed_values('risk_tiers', 'risk_tier', order_by='tier_rank') -%}
 {%- set top_list_length = bi_number_var('bi_top_list_length', minimum=1, whole=true) -%}
 {%- set min_cell_size = bi_min_cell_size() -%}
 {%- set age_counts = [] -%}

@@ -83,7 +83,7 @@ patient_totals as (
         count(*) as n_admissions,
         sum(ward_days) as ward_days,
         sum(icu_days) as icu_days,
-        count(*) filter (where has_ed_visit) as n_ed_visits,
+        count(*) filter (where has_ed_visit) as n_ed_admissions,
         sum(stay_cost_usd) as stay_cost_usd,
         sum(icu_cost_usd) as icu_cost_usd,
         sum(ed_cost_usd) as ed_cost_usd
@@ -105,7 +105,7 @@ select
     coalesce(patient_totals.n_admissions, 0)::integer as n_admissions,
     coalesce(patient_totals.ward_days, 0)::double as ward_days,
     coalesce(patient_totals.icu_days, 0)::double as icu_days,
-    coalesce(patient_totals.n_ed_visits, 0)::integer as n_ed_visits,
+    coalesce(patient_totals.n_ed_admissions, 0)::integer as n_ed_admissions,
     coalesce(patient_totals.stay_cost_usd, 0)::double as stay_cost_usd,
     coalesce(patient_totals.icu_cost_usd, 0)::double as icu_cost_usd,
     coalesce(patient_totals.ed_cost_usd, 0)::double as ed_cost_usd,

@@ -11,7 +11,7 @@ admission_totals as (
         subject_id,
         count(*) as n_admissions,
         count(*) filter (where is_emergency) as n_emergency_admissions,
-        count(*) filter (where has_ed_visit) as n_ed_visits,
+        count(*) filter (where has_ed_visit) as n_ed_admissions,
         avg(ed_hours) as avg_ed_hours,
         avg(los_days) as avg_los_days,
         sum(los_days) as total_los_days
@@ -99,7 +99,7 @@ select
     patient_age_buckets.age_bucket::varchar as age_bucket,
     coalesce(admission_totals.n_admissions, 0)::integer as n_admissions,
     coalesce(admission_totals.n_emergency_admissions, 0)::integer as n_emergency_admissions,
-    coalesce(admission_totals.n_ed_visits, 0)::integer as n_ed_visits,
+    coalesce(admission_totals.n_ed_admissions, 0)::integer as n_ed_admissions,
     coalesce(admission_totals.avg_ed_hours, 0)::double as avg_ed_hours,
     coalesce(admission_totals.avg_los_days, 0)::double as avg_los_days,
     coalesce(admission_totals.total_los_days, 0)::double as total_los_days,

@@ -18,7 +18,7 @@ costs as (
 ),
 
 admissions as (
-    select subject_id, hadm_id, has_ed_visit, hospital_expire_flag from {{ ref('int_admissions_enriched') }}
+    select subject_id, hadm_id, hospital_expire_flag from {{ ref('int_admissions_enriched') }}
 ),
 
 admission_icu as (
@@ -33,7 +33,6 @@ admission_totals as (
     select
         admissions.subject_id,
         count(*) filter (where admission_icu.n_icu_stays > 0) as n_icu_admissions,
-        count(*) filter (where admissions.has_ed_visit) as n_ed_admissions,
         count(*) filter (where admissions.hospital_expire_flag = 1) as n_in_hospital_deaths,
         coalesce(bool_or(admission_charlson.diabetes_with_cc = 1), false) as has_diabetes_complications
     from admissions
@@ -67,7 +66,7 @@ select
     features.charlson_max::integer as charlson_max,
     features.n_admissions::integer as n_admissions,
     features.n_emergency_admissions::integer as n_emergency_admissions,
-    coalesce(admission_totals.n_ed_admissions, 0)::integer as n_ed_admissions,
+    features.n_ed_admissions::integer as n_ed_admissions,
     coalesce(admission_totals.n_icu_admissions, 0)::integer as n_icu_admissions,
     features.n_icu_stays::integer as n_icu_stays,
     features.total_los_days::double as total_los_days,

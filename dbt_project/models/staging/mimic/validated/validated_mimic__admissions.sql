@@ -21,24 +21,9 @@ valid_patients as (
     where reject_reason is null
 ),
 
-duplicated_keys as (
-    select hadm_id
-    from admissions
-    group by hadm_id
-    having count(*) > 1
-),
-
--- Only rows of a duplicated key are ranked: the first in the order of all their columns (so that the choice never
--- depends on file order) has key_row_number 1; rows equal to it in every column share its key_rank of 1.
+-- Each row's key_row_number and key_rank among the rows sharing its key (raw_tables(); macros/duplicate_keys.sql).
 ranked_admissions as (
-    select admissions.*, 1 as key_row_number, 1 as key_rank
-    from admissions
-    anti join duplicated_keys using (hadm_id)
-    union all
-    select admissions.*, row_number() over same_admission, rank() over same_admission
-    from admissions
-    semi join duplicated_keys using (hadm_id)
-    window same_admission as (partition by hadm_id order by raw_row)
+    {{ rank_duplicate_keys('admissions', raw_table('admissions').key) }}
 ),
 
 reasons_per_row as (

@@ -2,25 +2,10 @@ with dictionary_entries as (
     select * from {{ ref('base_mimic__d_icd_diagnoses') }}
 ),
 
-duplicated_keys as (
-    -- Codes are compared after normalization, so '428.0' and '4280' are the same entry.
-    select icd_code, icd_version
-    from dictionary_entries
-    group by icd_code, icd_version
-    having count(*) > 1
-),
-
--- Only rows of a duplicated key are ranked: the first in the order of all their columns (so that the choice never
--- depends on file order) has key_row_number 1; rows equal to it in every column share its key_rank of 1.
+-- Each row's key_row_number and key_rank among the rows sharing its key (raw_tables(); macros/duplicate_keys.sql).
+-- Codes are compared after normalization, so '428.0' and '4280' are the same entry.
 ranked_entries as (
-    select dictionary_entries.*, 1 as key_row_number, 1 as key_rank
-    from dictionary_entries
-    anti join duplicated_keys using (icd_code, icd_version)
-    union all
-    select dictionary_entries.*, row_number() over same_code, rank() over same_code
-    from dictionary_entries
-    semi join duplicated_keys using (icd_code, icd_version)
-    window same_code as (partition by icd_code, icd_version order by raw_row)
+    {{ rank_duplicate_keys('dictionary_entries', raw_table('d_icd_diagnoses').key) }}
 ),
 
 reasons_per_row as (

@@ -22,25 +22,9 @@ valid_codes as (
 
 -- The key is MIMIC-IV's primary key of diagnoses_icd, (hadm_id, seq_num, icd_code, icd_version). Rows sharing it
 -- also share (hadm_id, seq_num): grouping every row by those two integers is much cheaper than by the whole key
--- with its code text, and leaves only a handful of positions to compare in full.
-shared_positions as (
-    select hadm_id, seq_num
-    from diagnoses
-    group by hadm_id, seq_num
-    having count(*) > 1
-),
-
--- Only rows of a duplicated key are ranked: the first in the order of all their columns (so that the choice never
--- depends on file order) has key_row_number 1; rows equal to it in every column share its key_rank of 1.
+-- with its code text, and leaves only a handful of positions to compare in full (macros/duplicate_keys.sql).
 ranked_diagnoses as (
-    select diagnoses.*, 1 as key_row_number, 1 as key_rank
-    from diagnoses
-    anti join shared_positions using (hadm_id, seq_num)
-    union all
-    select diagnoses.*, row_number() over same_diagnosis, rank() over same_diagnosis
-    from diagnoses
-    semi join shared_positions using (hadm_id, seq_num)
-    window same_diagnosis as (partition by hadm_id, seq_num, icd_code, icd_version order by raw_row)
+    {{ rank_duplicate_keys('diagnoses', raw_table('diagnoses_icd').key, shared_by=['hadm_id', 'seq_num']) }}
 ),
 
 reasons_per_row as (

@@ -14,24 +14,9 @@ valid_admissions as (
     where reject_reason is null
 ),
 
-duplicated_keys as (
-    select stay_id
-    from icu_stays
-    group by stay_id
-    having count(*) > 1
-),
-
--- Only rows of a duplicated key are ranked: the first in the order of all their columns (so that the choice never
--- depends on file order) has key_row_number 1; rows equal to it in every column share its key_rank of 1.
+-- Each row's key_row_number and key_rank among the rows sharing its key (raw_tables(); macros/duplicate_keys.sql).
 ranked_icu_stays as (
-    select icu_stays.*, 1 as key_row_number, 1 as key_rank
-    from icu_stays
-    anti join duplicated_keys using (stay_id)
-    union all
-    select icu_stays.*, row_number() over same_stay, rank() over same_stay
-    from icu_stays
-    semi join duplicated_keys using (stay_id)
-    window same_stay as (partition by stay_id order by raw_row)
+    {{ rank_duplicate_keys('icu_stays', raw_table('icustays').key) }}
 ),
 
 reasons_per_row as (

@@ -2,24 +2,9 @@ with patients as (
     select * from {{ ref('base_mimic__patients') }}
 ),
 
-duplicated_keys as (
-    select subject_id
-    from patients
-    group by subject_id
-    having count(*) > 1
-),
-
--- Only rows of a duplicated key are ranked: the first in the order of all their columns (so that the choice never
--- depends on file order) has key_row_number 1; rows equal to it in every column share its key_rank of 1.
+-- Each row's key_row_number and key_rank among the rows sharing its key (raw_tables(); macros/duplicate_keys.sql).
 ranked_patients as (
-    select patients.*, 1 as key_row_number, 1 as key_rank
-    from patients
-    anti join duplicated_keys using (subject_id)
-    union all
-    select patients.*, row_number() over same_subject, rank() over same_subject
-    from patients
-    semi join duplicated_keys using (subject_id)
-    window same_subject as (partition by subject_id order by raw_row)
+    {{ rank_duplicate_keys('patients', raw_table('patients').key) }}
 ),
 
 reasons_per_row as (
