@@ -1,9 +1,9 @@
 """Clustering configuration: one validated, immutable object built from the dbt vars `clustering_*`.
 
 The settings are declared once, as dbt vars in dbt_project.yml, with their reasons. The dbt Python models
-receive them through their `clustering` config (models_py/segmentation/_segmentation__models.yml), which must name every
-setting: one left out is an error, never a silent default. Code outside dbt (the benchmark, the tests) reads
-the same declaration with `project_config()`.
+receive them through their `clustering` config (models_py/segmentation/_segmentation__models.yml), which
+must name every setting: one left out is an error, never a silent default. Code outside dbt (the benchmark,
+the tests) reads the same declaration with `project_config()`.
 """
 
 from __future__ import annotations
@@ -81,7 +81,8 @@ class ClusteringConfig:
                 names = ", ".join(VAR_PREFIX + name for name in missing)
                 raise ConfigError(
                     f"the clustering config lacks {names}: map each var in the models' `clustering` config "
-                    f"(models_py/segmentation/_segmentation__models.yml) as `name: \"{{{{ var('clustering_name') }}}}\"`")
+                    "(models_py/segmentation/_segmentation__models.yml) as "
+                    f"`name: \"{{{{ var('clustering_name') }}}}\"`")
         kinds = {name: _kind_of(cls.__dataclass_fields__[name].type) for name in known}
         parsed = {name: _parse(name, value, kinds[name]) for name, value in values.items()}
         config = cls(**parsed) if base is None else replace(base, **parsed)

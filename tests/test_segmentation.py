@@ -440,7 +440,8 @@ def test_every_setting_is_a_dbt_var_and_mapped_into_the_models() -> None:
     project = yaml.safe_load((REPO_ROOT / "dbt_project.yml").read_text())
     prefix = "clustering_"
     dbt_vars = {name.removeprefix(prefix) for name in project["vars"] if name.startswith(prefix)}
-    models = yaml.safe_load((REPO_ROOT / "models_py" / "segmentation" / "_segmentation__models.yml").read_text())
+    models_yaml = REPO_ROOT / "models_py" / "segmentation" / "_segmentation__models.yml"
+    models = yaml.safe_load(models_yaml.read_text())
     mapping = next(model["config"]["clustering"] for model in models["models"]
                    if model["name"] == "cluster_evaluation")
     assert set(ClusteringConfig.__dataclass_fields__) == dbt_vars == set(mapping)
