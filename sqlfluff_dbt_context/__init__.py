@@ -47,3 +47,17 @@ target = SimpleNamespace(name="dev", type="duckdb", database="warehouse", schema
 flags = SimpleNamespace(WHICH="compile")
 graph = SimpleNamespace(nodes={})
 modules = SimpleNamespace(datetime=_datetime)
+
+
+_SEEDS = _PROJECT_FILE.parent / "seeds"
+
+
+def seed_values_from_csv(seed_name: str, column: str, order_by: str | None = None) -> list:
+    """The project's seed_values() macro reads a loaded seed while dbt compiles; here, the seed's CSV file."""
+    import csv
+
+    with (_SEEDS / f"{seed_name}.csv").open(newline="") as seed_file:
+        rows = list(csv.DictReader(seed_file))
+    key = order_by or column
+    rows.sort(key=lambda row: float(row[key]) if row[key].replace(".", "", 1).isdigit() else row[key])
+    return [row[column] for row in rows]

@@ -8,7 +8,8 @@ select
     {{ id if id in raw.ids else 'null::integer' }} as {{ id }},
     {%- endfor %}
     {% for column in raw.key -%}
-    '{{ ', ' if not loop.first }}{{ column }}=' || coalesce({{ column }}::varchar, 'NULL'){{ ' || ' if not loop.last }}
+    '{{ ', ' if not loop.first }}{{ column }}='
+    || coalesce({{ column }}::varchar, 'NULL'){{ ' || ' if not loop.last }}
     {%- endfor %} as row_key,
     reject_reason,
     reject_reasons,
