@@ -4,7 +4,7 @@ with patient_rejects as (
         subject_id,
         null::integer as hadm_id,
         null::integer as stay_id,
-        'subject_id=' || coalesce(subject_id::varchar, 'NULL') as row_key,
+        'subject_id=' || coalesce(subject_id::{{ dbt.type_string() }}, 'NULL') as row_key,
         reject_reason,
         reject_reasons,
         raw_row
@@ -18,7 +18,7 @@ admission_rejects as (
         subject_id,
         hadm_id,
         null::integer as stay_id,
-        'hadm_id=' || coalesce(hadm_id::varchar, 'NULL') as row_key,
+        'hadm_id=' || coalesce(hadm_id::{{ dbt.type_string() }}, 'NULL') as row_key,
         reject_reason,
         reject_reasons,
         raw_row
@@ -32,10 +32,10 @@ diagnosis_rejects as (
         subject_id,
         hadm_id,
         null::integer as stay_id,
-        'hadm_id=' || coalesce(hadm_id::varchar, 'NULL')
-        || ', seq_num=' || coalesce(seq_num::varchar, 'NULL')
+        'hadm_id=' || coalesce(hadm_id::{{ dbt.type_string() }}, 'NULL')
+        || ', seq_num=' || coalesce(seq_num::{{ dbt.type_string() }}, 'NULL')
         || ', icd_code=' || coalesce(icd_code, 'NULL')
-        || ', icd_version=' || coalesce(icd_version::varchar, 'NULL') as row_key,
+        || ', icd_version=' || coalesce(icd_version::{{ dbt.type_string() }}, 'NULL') as row_key,
         reject_reason,
         reject_reasons,
         raw_row
@@ -50,7 +50,7 @@ dictionary_rejects as (
         null::integer as hadm_id,
         null::integer as stay_id,
         'icd_code=' || coalesce(icd_code, 'NULL')
-        || ', icd_version=' || coalesce(icd_version::varchar, 'NULL') as row_key,
+        || ', icd_version=' || coalesce(icd_version::{{ dbt.type_string() }}, 'NULL') as row_key,
         reject_reason,
         reject_reasons,
         raw_row
@@ -64,7 +64,7 @@ icu_stay_rejects as (
         subject_id,
         hadm_id,
         stay_id,
-        'stay_id=' || coalesce(stay_id::varchar, 'NULL') as row_key,
+        'stay_id=' || coalesce(stay_id::{{ dbt.type_string() }}, 'NULL') as row_key,
         reject_reason,
         reject_reasons,
         raw_row

@@ -1,0 +1,7 @@
+"""The project on Apache Spark (docs/spark.md): the steps of `make run ENGINE=spark` that are not dbt's.
+
+raw_tables copies the raw MIMIC-IV tables (and synthetic_truth) from the DuckDB file the generator or the
+loader wrote into Spark; python_models runs the dbt Python models' code (clustering, risk validation) on the
+Spark driver; parity compares a Spark build with a DuckDB build of the same raw tables. All open the same
+Spark session as dbt's `spark` target (session.py reads it from profiles.yml).
+"""
