@@ -65,10 +65,10 @@ suppression_counts_with_differences as (
         {{ key }} as row_key,
         -- A group without any row in the data holds zero of everything.
         {%- for name in published %}
-        coalesce({{ name }}, 0)::bigint as {{ name }},
+        coalesce({{ name }}, 0)::bigint as {{ name }}{{ ',' if not loop.last or differences }}
         {%- endfor %}
         {%- for name, total, part in differences %}
-        (coalesce({{ total }}, 0) - coalesce({{ part }}, 0))::bigint as {{ name }},
+        (coalesce({{ total }}, 0) - coalesce({{ part }}, 0))::bigint as {{ name }}{{ ',' if not loop.last }}
         {%- endfor %}
     from {{ group_counts }}
 ),

@@ -232,3 +232,4 @@
 {%- endmacro %}
 {% macro duckdb__recursive_cte_using_key() %}{{ return(true) }}{% endmacro %}
 {% macro default__recursive_cte_using_key() %}{{ return(false) }}{% endmacro %}
+
