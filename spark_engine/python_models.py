@@ -115,7 +115,7 @@ def truth_session(spark: Any) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB with synthetic_truth.patient_archetypes when Spark holds it (evaluation only)."""
     con = duckdb.connect()
     schema, table = TRUTH_TABLE.split(".")
-    if spark.catalog.tableExists(table, schema):
+    if spark.catalog.tableExists(f"{schema}.{table}"):
         arrow = spark.table(TRUTH_TABLE).toArrow()
         con.execute(f"create schema {schema}")
         con.register("truth_arrow", arrow)
