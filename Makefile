@@ -10,22 +10,30 @@ DBT_FLAGS   ?=
 EXPORTS     ?= exports
 # Extra loader flags, e.g. LOAD_FLAGS=--allow-shrink (python -m mimic_loader --help).
 LOAD_FLAGS  ?=
+# The engine dbt builds on: duckdb (embedded, the default) or spark (a local Spark session, profiles.yml target
+# spark; the extras of requirements-spark.txt are installed on first use). docs/spark.md.
+ENGINE      ?= duckdb
+# Spark's warehouse folder and Derby metastore (git-ignored).
+SPARK_DIR   ?= spark-warehouse
 # Your own dbt vars, applied by every command (see settings.example.yml).
 SETTINGS    ?= settings.yml
 # `make sql`: the database (default: the BI export) and an optional query.
 DB          ?=
 Q           ?=
-export WAREHOUSE PATIENTS SEED MIMIC_DIR DBT_FLAGS EXPORTS SETTINGS Q LOAD_FLAGS
+export WAREHOUSE PATIENTS SEED MIMIC_DIR DBT_FLAGS EXPORTS SETTINGS Q LOAD_FLAGS ENGINE SPARK_DIR
 # One pipeline at a time per warehouse (publish/lock.py), held from the load to the export; paths are quoted,
 # as they may hold spaces.
 LOCKED := $(BIN)/python -m publish.lock --db "$(WAREHOUSE)" --
 
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
+SPARK_STAMP := $(VENV)/.installed-spark
+# What a build needs: the base install, and the Spark extras when ENGINE=spark.
+ENGINE_STAMPS := $(STAMP) $(if $(filter spark,$(ENGINE)),$(SPARK_STAMP))
 STEP  := $(BIN)/python -m report.run
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run data build publish report docs docs-serve sql test lint bench clean
+.PHONY: help setup setup-spark run data build publish report docs docs-serve sql test test-spark lint bench clean
 
 help: ## list the targets
 	@echo "Usage: make TARGET [PATIENTS=10000 SEED=42 MIMIC_DIR=... WAREHOUSE=... DBT_FLAGS=...]"
@@ -42,14 +50,34 @@ $(STAMP): requirements.txt pyproject.toml
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	@touch $(STAMP)
 
-run: $(STAMP) ## everything: data, dbt build, BI export, docs, report and a summary
-	@$(LOCKED) $(STEP) data build publish docs report summary
+# The Spark extras go into .venv beside dbt-duckdb (they coexist; one dbt and one Python serve both engines),
+# only when asked for: about 4 minutes and 460 MB of jars that a DuckDB user never needs.
+$(SPARK_STAMP): requirements-spark.txt $(STAMP)
+	@command -v java >/dev/null 2>&1 || { echo "error: java not found (Spark needs Java 17 or later)" >&2; exit 1; }
+	@echo "==> Installing the Spark extras (requirements-spark.txt) into $(VENV) (first time only, about 4 minutes)"
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-spark.txt
+	@touch $(SPARK_STAMP)
+
+setup-spark: $(SPARK_STAMP) ## add the Apache Spark extras to .venv (ENGINE=spark does it on first use)
+
+# ENGINE=spark: the raw tables are generated or loaded into DuckDB as always, copied into Spark, and built there
+# (the BI export and the report read DuckDB only, see docs/spark.md).
+ifeq ($(ENGINE),spark)
+RUN_STEPS := data build summary
+BUILD_STEPS := build summary
+else
+RUN_STEPS := data build publish docs report summary
+BUILD_STEPS := build publish report summary
+endif
+
+run: $(ENGINE_STAMPS) ## everything: data, dbt build, BI export, docs, report and a summary (ENGINE=spark)
+	@$(LOCKED) $(STEP) $(RUN_STEPS)
 
 data: $(STAMP) ## the raw tables only: generate PATIENTS (SEED), or load MIMIC_DIR (LOAD_FLAGS)
 	@$(LOCKED) $(STEP) data
 
-build: $(STAMP) ## dbt build of the current raw tables, then the export and report refreshed
-	@$(LOCKED) $(STEP) build publish report summary
+build: $(ENGINE_STAMPS) ## dbt build of the current raw tables, then the export and report refreshed
+	@$(LOCKED) $(STEP) $(BUILD_STEPS)
 
 publish: $(STAMP) ## export the BI marts again (and refresh the report)
 	@$(LOCKED) $(STEP) publish report
@@ -69,7 +97,7 @@ sql: $(STAMP) ## read-only SQL on the export; DB=warehouse.duckdb for patient le
 # ruff for the Python, sqlfluff for the SQL (.sqlfluff says which rules and why). sqlfluff's worker pool leaves
 # a harmless semaphore behind, which Python's resource tracker would report at exit.
 lint: $(TEST_STAMP) ## ruff and sqlfluff
-	$(BIN)/ruff check generator mimic_loader segmentation models_py tests bench publish report sqlfluff_dbt_context
+	$(BIN)/ruff check generator mimic_loader segmentation models_py tests bench publish report spark_engine sqlfluff_dbt_context
 	PYTHONWARNINGS=ignore::UserWarning:multiprocessing.resource_tracker $(BIN)/sqlfluff lint --processes 2 dbt_project
 
 # Packages only the tests and the linters use (requirements-test.txt).
@@ -79,6 +107,9 @@ $(TEST_STAMP): requirements-test.txt $(STAMP)
 
 test: $(TEST_STAMP) lint ## ruff and the whole pytest suite (needs chromium and chromium-driver)
 	$(BIN)/python -m pytest
+
+test-spark: $(TEST_STAMP) $(SPARK_STAMP) ## the DuckDB/Spark parity test alone (installs the Spark extras)
+	$(BIN)/python -m pytest -m spark tests/test_spark_parity.py
 
 bench: $(STAMP) ## time every stage at 10,000 and 365,000 patients
 	$(BIN)/python -m bench

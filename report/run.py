@@ -3,7 +3,9 @@ in logs/run.log, one clear line for a warehouse held open elsewhere, and a closi
 
 Steps: data (generate or load), build (dbt build), publish (BI export), docs (dbt docs), report, summary.
 Settings come from the environment make passes on (WAREHOUSE, PATIENTS, SEED, MIMIC_DIR, DBT_FLAGS, EXPORTS,
-SETTINGS, DBT_THREADS): see the Makefile and README.
+SETTINGS, DBT_THREADS, ENGINE): see the Makefile and README. ENGINE=spark builds on Apache Spark
+(docs/spark.md): the raw tables are still generated or loaded into the DuckDB file, then copied into Spark
+and built there.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import duckdb
 
 from report.locks import lock_message
 from report.page import REPORT_FILE, write_report
-from report.settings import SettingsError, dbt_flags
+from report.settings import VARS_FLAG, SettingsError, dbt_flags
 from report.source import ExportMissingError, read_export
 from report.summary import print_summary
 
@@ -45,6 +47,7 @@ STAGES = (
     ("snapshot", "segment history (snapshots)"),
 )
 BUILD_RESULT = "last_build.json"
+ENGINES = ("duckdb", "spark")
 # dbt's one-file docs page (manifest and catalog inside) opens from disk, where index.html needs a server.
 DOCS_PAGE = "target/static_index.html"
 
@@ -64,6 +67,7 @@ class Config:
     exports: Path
     settings: Path
     logs: Path
+    engine: str = "duckdb"
     python: str = sys.executable
 
     @classmethod
@@ -79,6 +83,7 @@ class Config:
             exports=Path(env.get("EXPORTS", "exports")),
             settings=Path(env.get("SETTINGS", "settings.yml")),
             logs=Path(env.get("RUN_LOG_DIR", "logs")),
+            engine=env.get("ENGINE", "duckdb").strip() or "duckdb",
         )
 
     @property
@@ -211,11 +216,9 @@ def build_progress(result: BuildResult) -> Callable[[str], None]:
     return on_line
 
 
-def step_build(config: Config) -> None:
-    check_unlocked(config.warehouse, write=True)
-    started = announce("Building the warehouse with dbt (models, clustering, tests)")
-    result = BuildResult()
-    cmd = [
+def dbt_build_command(config: Config, *selection: str) -> list[str]:
+    target = ["--target", "spark"] if config.engine == "spark" else []
+    return [
         config.dbt,
         "build",
         "--project-dir",
@@ -223,10 +226,55 @@ def step_build(config: Config) -> None:
         "--profiles-dir",
         ".",
         "--no-use-colors",
+        *target,
+        *selection,
         *dbt_flags(config.settings, config.dbt_flags),
     ]
+
+
+def check_engine(config: Config) -> None:
+    if config.engine not in ENGINES:
+        raise StepError(f"ENGINE={config.engine}: expected one of {', '.join(ENGINES)}")
+    if config.engine == "spark":
+        try:
+            import pyspark  # noqa: F401
+        except ImportError as error:
+            raise StepError("ENGINE=spark needs the Spark extras: make setup-spark") from error
+
+
+def spark_build(config: Config, result: BuildResult) -> None:
+    """On Spark: copy the raw tables in, build everything up to the Python models' inputs, run the Python
+    models' logic on the driver (spark_engine.python_models), then build what depends on them."""
+    from spark_engine import NOT_YET_ON_SPARK, NOT_YET_ON_SPARK_DOWNSTREAM
+    from spark_engine.python_models import DRIVER_TAG
+
+    started = announce("Copying the raw tables from DuckDB into Spark")
+    lines = stream([config.python, "-m", "spark_engine.raw_tables", "--db", str(config.warehouse)], config)
+    done(started, lines[-1].strip() if lines else "")
+    stream(dbt_build_command(config, "--exclude", f"tag:{DRIVER_TAG}+"), config, build_progress(result))
+    started = announce("Clustering and risk validation on the Spark driver (the dbt Python models' logic)")
+    flags = dbt_flags(config.settings, config.dbt_flags)
+    # Only the vars reach the Python models' configs (other DBT_FLAGS, a selection say, are for dbt build).
+    vars_flags = flags[flags.index(VARS_FLAG):flags.index(VARS_FLAG) + 2] if VARS_FLAG in flags else []
+    lines = stream([config.python, "-m", "spark_engine.python_models", *vars_flags], config)
+    done(started, lines[-1].strip() if lines else "")
+    print(f"    not yet on Spark: bi.{', bi.'.join(NOT_YET_ON_SPARK + NOT_YET_ON_SPARK_DOWNSTREAM)} "
+          "(cell suppression, docs/spark.md)", flush=True)
+    stream(dbt_build_command(config, "--select", f"tag:{DRIVER_TAG}+", "--exclude",
+                             *(f"{name}+" for name in NOT_YET_ON_SPARK)), config, build_progress(result))
+
+
+def step_build(config: Config) -> None:
+    check_engine(config)
+    check_unlocked(config.warehouse, write=True)
+    on = " on Spark" if config.engine == "spark" else ""
+    started = announce(f"Building the warehouse with dbt{on} (models, clustering, tests)")
+    result = BuildResult()
     try:
-        stream(cmd, config, build_progress(result))
+        if config.engine == "spark":
+            spark_build(config, result)
+        else:
+            stream(dbt_build_command(config), config, build_progress(result))
     except StepError as error:
         failures = "".join(f"\n    failed: {line}" for line in result.errors)
         raise StepError(f"{error}{failures}") from error
@@ -280,6 +328,15 @@ def step_report(config: Config) -> None:
 def step_summary(config: Config) -> None:
     result_file = config.logs / BUILD_RESULT
     warnings = json.loads(result_file.read_text())["warnings"] if result_file.is_file() else []
+    if config.engine == "spark":
+        # The BI export and the report read the DuckDB warehouse; a Spark build's marts stay in Spark.
+        statuses = json.loads(result_file.read_text())["statuses"] if result_file.is_file() else {}
+        counts = ", ".join(f"{n} {status.lower()}" for status, n in sorted(statuses.items()))
+        print(f"Built on Spark: {counts or 'nothing'}. The marts are Spark tables (schemas marts, bi) under "
+              f"{os.environ.get('SPARK_DIR', 'spark-warehouse')}/; see docs/spark.md for querying them.")
+        for warning in warnings:
+            print(f"    warning: {warning}")
+        return
     print_summary(read_export(config.exports), config.report_file, config.log_file, warnings)
 
 

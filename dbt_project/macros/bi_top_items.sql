@@ -2,7 +2,7 @@
     each held by at least `min_holders` patients so that the list never points at a small group. Counts are not
     shown. `item_counts` has columns <group_column>, item, n_holders. -#}
 {% macro top_items(item_counts, group_column, length, min_holders) %}
-    select group_key, string_agg(item, '; ' order by item_rank) as items
+    select group_key, {{ string_agg_ordered('item', "'; '", 'item_rank') }} as items
     from (
         select
             {{ group_column }} as group_key,

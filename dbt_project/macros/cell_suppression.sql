@@ -65,10 +65,10 @@ suppression_counts_with_differences as (
         {{ key }} as row_key,
         -- A group without any row in the data holds zero of everything.
         {%- for name in published %}
-        coalesce({{ name }}, 0)::bigint as {{ name }},
+        coalesce({{ name }}, 0)::bigint as {{ name }}{{ ',' if not loop.last or differences }}
         {%- endfor %}
         {%- for name, total, part in differences %}
-        (coalesce({{ total }}, 0) - coalesce({{ part }}, 0))::bigint as {{ name }},
+        (coalesce({{ total }}, 0) - coalesce({{ part }}, 0))::bigint as {{ name }}{{ ',' if not loop.last }}
         {%- endfor %}
     from {{ group_counts }}
 ),
@@ -77,7 +77,7 @@ suppression_unpublished_cells as (
     {%- if unpublished_cells is not none %}
     select row_key || ' | ' || count_name as cell_id from {{ unpublished_cells }}
     {%- else %}
-    select null::varchar as cell_id where false
+    select null::{{ dbt.type_string() }} as cell_id where false
     {%- endif %}
 ),
 
@@ -99,11 +99,11 @@ suppression_fixed_cells as (
     {%- if fixed_cells is not none %}
     select row_key || ' | ' || count_name as cell_id, is_suppressed from {{ fixed_cells }}
     {%- else %}
-    select null::varchar as cell_id, null::boolean as is_suppressed where false
+    select null::{{ dbt.type_string() }} as cell_id, null::boolean as is_suppressed where false
     {%- endif %}
 ),
 
-suppression_constraints as materialized (
+suppression_constraints as {{ materialized_hint() }} (
     {%- if row_relations %}
     select
         suppression_cells.row_key || ' | ' || relations.relation_name as constraint_id,
@@ -122,7 +122,7 @@ suppression_constraints as materialized (
     ) as relations (relation_name, count_name, is_total)
         on suppression_cells.count_name = relations.count_name
     {%- else %}
-    select null::varchar as constraint_id, null::varchar as cell_id, null::boolean as is_total where false
+    select null::{{ dbt.type_string() }} as constraint_id, null::{{ dbt.type_string() }} as cell_id, null::boolean as is_total where false
     {%- endif %}
     {%- if row_partitions is not none %}
     union all
@@ -160,7 +160,7 @@ suppression_start as (
             when suppression_fixed_cells.is_suppressed is null
                 and suppression_cells.n between 1 and {{ min_cell_size - 1 }} then 'below_min_cell_size'
         end as reason,
-        null::varchar as protects_cell_id,
+        null::{{ dbt.type_string() }} as protects_cell_id,
         0 as pass_number
     from suppression_cells
     left join suppression_fixed_cells
@@ -175,15 +175,20 @@ suppression_start as (
 --      let go: taken as known for good (is_let_go);
 --   3. otherwise one more cell is hidden, beside a lone protected unknown. What the reader worked out may rest
 --      on that cell, so work-outs start over (let-gos stay: assuming more is known is safe).
+{# DuckDB keeps the state as a table keyed by (strategy, cell_id) that each round updates (USING KEY). Spark
+    has no keyed recursion: there each round emits the whole state of every strategy it changed, numbered
+    by round_number, and the state is the last round of each strategy (docs/spark.md). #}
+{% set keyed = recursive_cte_using_key() %}
 suppression_state as (
     with recursive state (strategy, cell_id, n, is_published, is_fixed, is_hidden, needs_protection,
-                          is_worked_out, is_let_go, reason, protects_cell_id, pass_number)
-        using key (strategy, cell_id) as (
-        select * from suppression_start
-        union
+                          is_worked_out, is_let_go, reason, protects_cell_id, pass_number
+                          {%- if not keyed %}, round_number{% endif %})
+        {% if keyed %}using key (strategy, cell_id) {% endif %}as (
+        select *{% if not keyed %}, 0{% endif %} from suppression_start
+        union{% if not keyed %} all{% endif %}
         (
             with current_state as (
-                select * from recurring.state
+                select * from {{ 'recurring.state' if keyed else 'state' }}
             ),
 
             status as (
@@ -286,7 +291,7 @@ suppression_state as (
             ),
 
             changes as (
-                select strategy, cell_id, 'work_out' as action, null::varchar as protected_cell_id from work_outs
+                select strategy, cell_id, 'work_out' as action, null::{{ dbt.type_string() }} as protected_cell_id from work_outs
                 union all
                 select strategy, cell_id, 'let_go', null from let_gos
                 where not exists (select 1 from work_outs where work_outs.strategy = let_gos.strategy)
@@ -327,15 +332,46 @@ suppression_state as (
                 case when cell_changes.is_picked then cell_changes.protected_cell_id else cells.protects_cell_id end
                     as protects_cell_id,
                 cells.pass_number + 1 as pass_number
+                {%- if not keyed %},
+                cells.round_number + 1 as round_number
+                {%- endif %}
             from cell_changes
             inner join current_state as cells
                 on cell_changes.strategy = cells.strategy
                 and cell_changes.cell_id = cells.cell_id
             where cells.pass_number < {{ passes }}
+            {%- if not keyed %}
+            -- The unchanged cells of every strategy this round changes: the round's whole state.
+            union all
+            select cells.* except (round_number), cells.round_number + 1
+            from current_state as cells
+            where exists (
+                    select 1 from cell_changes as changed
+                    inner join current_state as changed_cells
+                        on changed.strategy = changed_cells.strategy
+                        and changed.cell_id = changed_cells.cell_id
+                    where changed.strategy = cells.strategy
+                        and changed_cells.pass_number < {{ passes }}
+                )
+                and not exists (
+                    select 1 from cell_changes as changed
+                    inner join current_state as changed_cells
+                        on changed.strategy = changed_cells.strategy
+                        and changed.cell_id = changed_cells.cell_id
+                    where changed.strategy = cells.strategy
+                        and changed.cell_id = cells.cell_id
+                        and changed_cells.pass_number < {{ passes }}
+                )
+            {%- endif %}
         )
     )
 
+    {% if keyed -%}
     select * from state
+    {%- else -%}
+    select * except (round_number) from state
+    qualify round_number = max(round_number) over (partition by strategy)
+    {%- endif %}
 ),
 
 -- The strategy hiding the fewest published cells (the first on a tie).
@@ -386,7 +422,7 @@ suppressed_cells as (
     left join suppression_cells as protected
         on suppression_result.protects_cell_id = protected.cell_id
     where (select count(*) from suppression_unresolved) = 0
-        or error(
+        or {{ error_function() }}(
             'cell suppression in {{ this }} left a small count recoverable from constraint '
             || (select min(constraint_id) from suppression_unresolved)
         )
@@ -399,12 +435,12 @@ suppressed_counts as (
         max(n) filter (where count_name = '{{ name }}' and not is_suppressed) as {{ name }},
         {%- endfor %}
         -- Published columns only; derived cells are never shown.
-        string_agg(count_name, ', ' order by count_name) filter (where is_suppressed) as suppressed_columns,
-        string_agg(
-            {{ suppression_reason_text('count_name', 'reason', 'protects_row_key', 'protects_column', 'row_key',
-                                       differences) }},
-            '; ' order by count_name
-        ) filter (where is_suppressed) as suppression_reasons
+        {{ string_agg_ordered('count_name', "', '", 'count_name') }} filter (where is_suppressed) as suppressed_columns,
+        {{ string_agg_ordered(
+            suppression_reason_text('count_name', 'reason', 'protects_row_key', 'protects_column', 'row_key',
+                                    differences),
+            "'; '", 'count_name'
+        ) }} filter (where is_suppressed) as suppression_reasons
     from suppressed_cells
     group by row_key
 )

@@ -14,7 +14,36 @@
 {% endmacro %}
 
 
+{#- The log lives in the DuckDB warehouse, where publish reads it; on another engine (Spark, docs/spark.md) the
+    hooks say once that nothing is logged there (its Parquet tables cannot be updated in place). -#}
 {% macro pipeline_log_start() %}
+    {{- return(adapter.dispatch('pipeline_log_start')()) -}}
+{% endmacro %}
+
+
+{% macro pipeline_log_end(results) %}
+    {{- return(adapter.dispatch('pipeline_log_end')(results)) -}}
+{% endmacro %}
+
+
+{% macro default__pipeline_log_start() %}
+    {%- if execute and flags.WHICH in pipeline_log_commands() -%}
+        {{ log("pipeline_log: not recorded on " ~ target.type ~ " (the build log is kept in the DuckDB "
+               ~ "warehouse only, docs/spark.md)", info=true) }}
+        {%- if target.type == 'spark' and target.name == 'spark' %}
+        {{ log("snapshots and bi.segment_transitions: switched off on a local Spark session (snapshots need "
+               ~ "Delta, Iceberg or Hudi; they build on DuckDB and on Spark clusters, docs/spark.md)",
+               info=true) }}
+        {%- endif %}
+    {%- endif -%}
+{% endmacro %}
+
+
+{% macro default__pipeline_log_end(results) %}
+{% endmacro %}
+
+
+{% macro duckdb__pipeline_log_start() %}
     {%- if execute and flags.WHICH in pipeline_log_commands() -%}
         {%- do run_query(pipeline_log_ddl()) -%}
         {%- set min_cell_size = var('min_cell_size') if var('min_cell_size') is number else 'null' -%}
@@ -40,7 +69,7 @@
 {% endmacro %}
 
 
-{% macro pipeline_log_end(results) %}
+{% macro duckdb__pipeline_log_end(results) %}
     {%- if execute and flags.WHICH in pipeline_log_commands() -%}
         {%- set rows = [] -%}
         {%- set ran = [] -%}

@@ -9,7 +9,7 @@ select
     {%- endfor %}
     {% for column in raw.key -%}
     '{{ ', ' if not loop.first }}{{ column }}='
-    || coalesce({{ column }}::varchar, 'NULL'){{ ' || ' if not loop.last }}
+    || coalesce({{ column }}::{{ dbt.type_string() }}, 'NULL'){{ ' || ' if not loop.last }}
     {%- endfor %} as row_key,
     reject_reason,
     reject_reasons,

@@ -6,14 +6,14 @@
     ),
 
     keys_with_several_values as (
-        select cast(key_value as varchar) as offending_value, count(*) as n_partners
+        select cast(key_value as {{ dbt.type_string() }}) as offending_value, count(*) as n_partners
         from pairs
         group by key_value
         having count(*) > 1
     ),
 
     values_with_several_keys as (
-        select cast(other_value as varchar) as offending_value, count(*) as n_partners
+        select cast(other_value as {{ dbt.type_string() }}) as offending_value, count(*) as n_partners
         from pairs
         group by other_value
         having count(*) > 1

@@ -8,7 +8,7 @@
     ),
 
     present as (
-        select distinct cast({{ column_name }} as varchar) as present_value from {{ model }}
+        select distinct cast({{ column_name }} as {{ dbt.type_string() }}) as present_value from {{ model }}
     )
 
     select expected.expected_value as missing_value

@@ -11,7 +11,7 @@ with admissions as (
 
 -- Not materialized: DuckDB would otherwise copy every diagnosis row once to read it twice, which costs more
 -- than scanning the table twice.
-diagnoses as not materialized (
+diagnoses as {{ not_materialized() }} (
     select hadm_id, icd_code, icd_version from {{ ref('stg_mimic__diagnoses_icd') }}
 ),
 
@@ -75,8 +75,7 @@ comorbidity_points as (
 admission_age_scores as (
     select admissions.hadm_id, age_scores.age_score
     from admissions
-    asof left join age_scores
-        on admissions.age_at_admission >= age_scores.min_age
+    {{ asof_left_join('age_scores', 'admissions.age_at_admission', 'min_age') }}
 )
 
 select

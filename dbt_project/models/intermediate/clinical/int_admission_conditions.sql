@@ -1,6 +1,6 @@
 -- Not materialized: DuckDB would otherwise copy every diagnosis row once to read it twice, which costs more
 -- than scanning the table twice.
-with diagnoses as not materialized (
+with diagnoses as {{ not_materialized() }} (
     select subject_id, hadm_id, seq_num, icd_code, icd_version from {{ ref('stg_mimic__diagnoses_icd') }}
 ),
 

@@ -21,7 +21,7 @@ select
     patients.dod is not null or coalesce(patient_admissions.died_in_hospital, false) as is_deceased,
     -- A death dated before the discharge date (an in-hospital death) is within the year as well.
     coalesce(
-        date_diff('day', patient_admissions.last_dischtime::date, patients.dod) <= 365,
+        {{ dbt.datediff('patient_admissions.last_dischtime::date', 'patients.dod', 'day') }} <= 365,
         false
     ) as died_within_1y
 from patients

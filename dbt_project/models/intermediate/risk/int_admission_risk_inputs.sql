@@ -3,7 +3,7 @@
     after the discharge (int_risk_validation_observations) and the patient's current score is the one of their
     last admission (int_patient_risk_inputs). Running totals over the patient's admissions, no self-join.
     Each "1 - prod(1 - w)" union is kept as a running sum of ln(1 - w), since weights stay below 1. -#}
-with admissions as not materialized (
+with admissions as {{ not_materialized() }} (
     select
         subject_id, hadm_id, admittime, is_emergency, age_at_admission, discharge_location, insurance, language,
         marital_status
@@ -64,7 +64,7 @@ condition_first_admissions as (
         admission_conditions.subject_id,
         admission_conditions.condition,
         admission_conditions.condition_family,
-        arg_min(admission_conditions.hadm_id, (admissions.admittime, admissions.hadm_id)) as hadm_id,
+        {{ arg_min_by('admission_conditions.hadm_id', ['admissions.admittime', 'admissions.hadm_id']) }} as hadm_id,
         min(admissions.admittime) as admittime
     from admission_conditions
     inner join admissions
@@ -74,7 +74,7 @@ condition_first_admissions as (
 
 -- A family first shows with the first of its conditions.
 family_first_admissions as (
-    select subject_id, condition_family, arg_min(hadm_id, (admittime, hadm_id)) as hadm_id
+    select subject_id, condition_family, {{ arg_min_by('hadm_id', ['admittime', 'hadm_id']) }} as hadm_id
     from condition_first_admissions
     group by subject_id, condition_family
 ),
@@ -85,7 +85,7 @@ new_conditions as (
         count(*) as n_new_conditions,
         sum(ln(1 - coalesce(
             condition_weights.disease_severity_weight,
-            error('chronic condition ''' || condition_first_admissions.condition
+            {{ error_function() }}('chronic condition ''' || condition_first_admissions.condition
                 || ''' has no row in seeds/risk_condition_weights.csv')
         ))) as disease_log_complement
     from condition_first_admissions
@@ -121,7 +121,7 @@ admission_evidence as (
         coalesce(new_conditions.disease_log_complement, 0) as disease_log_complement,
         ln(1 - coalesce(
             location_weights.functional_decline_weight,
-            error('discharge_location ''' || coalesce(admissions.discharge_location, '(missing)')
+            {{ error_function() }}('discharge_location ''' || coalesce(admissions.discharge_location, '(missing)')
                 || ''' has no row in seeds/risk_discharge_location_weights.csv')
         )) as discharge_log_complement
     from admissions
@@ -189,6 +189,6 @@ select
     n_chronic_conditions::integer as n_chronic_conditions,
     n_chronic_families::integer as n_chronic_families,
     -- exp(ln(x)) returns x to within about 1e-16; rounding to 10 decimals makes the unions exact again.
-    round(functional_decline_union, 10)::double as functional_decline_union,
-    round(disease_specific_union, 10)::double as disease_specific_union
+    {{ round_double('functional_decline_union', 10) }}::double as functional_decline_union,
+    {{ round_double('disease_specific_union', 10) }}::double as disease_specific_union
 from history_to_date

@@ -20,7 +20,7 @@ with complexity_items as (
 ),
 
 typed_items as (
-    select item::varchar as item, weight::double as weight, cap::double as cap from complexity_items
+    select item::{{ dbt.type_string() }} as item, weight::double as weight, cap::double as cap from complexity_items
 )
 
 select * from typed_items

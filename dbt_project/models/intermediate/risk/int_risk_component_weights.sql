@@ -24,7 +24,7 @@ component_weights as (
 ),
 
 typed_weights as (
-    select component::varchar as component, weight::double as weight from component_weights
+    select component::{{ dbt.type_string() }} as component, weight::double as weight from component_weights
 )
 
 select * from typed_weights

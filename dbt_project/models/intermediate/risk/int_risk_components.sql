@@ -111,7 +111,7 @@ weighted_social_factors as (
         coalesce(
             matched_weights.social_risk_weight,
             fallback.social_risk_weight,
-            error('social factor ''' || social_factor_values.factor || ''' value '''
+            {{ error_function() }}('social factor ''' || social_factor_values.factor || ''' value '''
                 || coalesce(social_factor_values.factor_value, '(missing)')
                 || ''' has no row (nor an ''(other)'' row) in seeds/risk_social_weights.csv')
         ) as social_risk_weight
@@ -191,11 +191,11 @@ rounded_scores as (
     select
         subject_id,
         hadm_id,
-        round(clinical_complexity_score, 4)::double as clinical_complexity_score,
-        round(age_score, 4)::double as age_score,
-        round(functional_decline_score, 4)::double as functional_decline_score,
-        round(disease_specific_score, 4)::double as disease_specific_score,
-        round(social_determinants_score, 4)::double as social_determinants_score
+        {{ round_double('clinical_complexity_score', 4) }}::double as clinical_complexity_score,
+        {{ round_double('age_score', 4) }}::double as age_score,
+        {{ round_double('functional_decline_score', 4) }}::double as functional_decline_score,
+        {{ round_double('disease_specific_score', 4) }}::double as disease_specific_score,
+        {{ round_double('social_determinants_score', 4) }}::double as social_determinants_score
     from component_scores
 ),
 
@@ -208,13 +208,13 @@ risk_scores as (
         rounded_scores.functional_decline_score,
         rounded_scores.disease_specific_score,
         rounded_scores.social_determinants_score,
-        round(
+        {% call round_double(digits=4) %}
             weight_settings.clinical_complexity_weight * rounded_scores.clinical_complexity_score
             + weight_settings.age_weight * rounded_scores.age_score
             + weight_settings.functional_decline_weight * rounded_scores.functional_decline_score
             + weight_settings.disease_specific_weight * rounded_scores.disease_specific_score
-            + weight_settings.social_determinants_weight * rounded_scores.social_determinants_score,
-            4)::double as risk_score
+            + weight_settings.social_determinants_weight * rounded_scores.social_determinants_score
+        {%- endcall %}::double as risk_score
     from rounded_scores
     cross join weight_settings
 )

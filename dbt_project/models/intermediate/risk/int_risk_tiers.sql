@@ -41,11 +41,11 @@ tier_floors as (
 
 tier_ranges as (
     select
-        risk_tier::varchar as risk_tier,
+        risk_tier::{{ dbt.type_string() }} as risk_tier,
         tier_rank::integer as tier_rank,
         min_score::double as min_score,
         lead(min_score) over (order by tier_rank)::double as next_min_score,
-        care_intensity::varchar as care_intensity
+        care_intensity::{{ dbt.type_string() }} as care_intensity
     from tier_floors
 )
 

@@ -10,7 +10,7 @@
     window must fit inside the patient's data (int_patient_timeline.data_end_date) unless the readmission was
     seen; otherwise readmitted_30d is NULL (censored). Deaths are recorded up to a year after the last discharge,
     so the year after any discharge is observed. -#}
-with admissions as not materialized (
+with admissions as {{ not_materialized() }} (
     select subject_id, hadm_id, admittime, has_ed_visit, is_emergency from {{ ref('int_admissions_enriched') }}
 ),
 
@@ -59,8 +59,8 @@ index_episodes as (
         min(episode_admittime) as episode_admittime,
         min(episode_dischtime) as episode_dischtime,
         bool_or(readmitted_30d) as readmitted_30d,
-        arg_max(hadm_id, (admittime, hadm_id)) as index_hadm_id,
-        arg_min(hadm_id, (admittime, hadm_id)) as first_hadm_id
+        {{ arg_max_by('hadm_id', ['admittime', 'hadm_id']) }} as index_hadm_id,
+        {{ arg_min_by('hadm_id', ['admittime', 'hadm_id']) }} as first_hadm_id
     from admission_episodes
     where is_index_episode
     group by subject_id, episode_seq
@@ -73,7 +73,7 @@ prior_ed_visits as (
         hadm_id,
         coalesce(count(*) filter (where has_ed_visit) over (
             partition by subject_id order by admittime
-            range between interval 183 day preceding and interval 1 microsecond preceding
+            {{ range_frame_days_before(183) }}
         ), 0) as n_ed_visits_6m
     from admissions
 ),
@@ -82,7 +82,7 @@ lace_values as (
     select
         index_episodes.subject_id,
         index_episodes.episode_seq,
-        date_diff('day', index_episodes.episode_admittime::date, index_episodes.episode_dischtime::date)
+        {{ dbt.datediff('index_episodes.episode_admittime::date', 'index_episodes.episode_dischtime::date', 'day') }}
             as length_of_stay,
         first_admissions.is_emergency::integer as acuity,
         admission_inputs.charlson_comorbidity_points as comorbidity,

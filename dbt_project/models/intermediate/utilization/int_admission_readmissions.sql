@@ -64,7 +64,7 @@ select
     episodes_with_next.episode_ended_in_death,
     episodes_with_next.is_index_episode,
     episodes_with_next.next_episode_admittime,
-    epoch(episodes_with_next.next_episode_admittime - episodes_with_next.episode_dischtime) / 86400.0
+    {{ seconds_between('episodes_with_next.episode_dischtime', 'episodes_with_next.next_episode_admittime') }} / 86400.0
         as days_to_next_episode,
     {%- for window_days in [30, 60, 90] %}
     case

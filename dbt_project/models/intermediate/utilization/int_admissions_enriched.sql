@@ -17,8 +17,8 @@ select
     admissions.dischtime,
     -- MIMIC's `age` concept: the anchor age moved by whole calendar years, so 91 (older than 89) keeps growing.
     patient_anchors.anchor_age + (year(admissions.admittime) - patient_anchors.anchor_year) as age_at_admission,
-    epoch(admissions.dischtime - admissions.admittime) / 86400.0 as los_days,
-    epoch(admissions.edouttime - admissions.edregtime) / 3600.0 as ed_hours,
+    {{ seconds_between('admissions.admittime', 'admissions.dischtime') }} / 86400.0 as los_days,
+    {{ seconds_between('admissions.edregtime', 'admissions.edouttime') }} / 3600.0 as ed_hours,
     admissions.edregtime is not null as has_ed_visit,
     -- Types missing from the seed are not emergencies; a warn-level test names them.
     coalesce(admission_types.is_emergency, false) as is_emergency,

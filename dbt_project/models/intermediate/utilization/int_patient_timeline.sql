@@ -79,6 +79,6 @@ select
     -- A death recorded hours before the discharge timestamp would give a negative gap, hence the floor at 0.
     case
         when last_dischtime is not null
-            then greatest(date_diff('day', last_dischtime::date, followup_end_date), 0)
+            then greatest({{ dbt.datediff('last_dischtime::date', 'followup_end_date', 'day') }}, 0)
     end::integer as days_since_last_admission
 from patient_follow_up

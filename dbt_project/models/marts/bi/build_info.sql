@@ -27,17 +27,17 @@ decision as (
 )
 
 select
-    '{{ invocation_id }}'::varchar as build_id,
+    '{{ invocation_id }}'::{{ dbt.type_string() }} as build_id,
     '{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}'::timestamp as built_at,
-    '{{ dbt_version }}'::varchar as dbt_version,
+    '{{ dbt_version }}'::{{ dbt.type_string() }} as dbt_version,
     {{ bi_min_cell_size() }}::integer as min_cell_size,
-    '{{ "synthetic population (generator)" if truth is not none else "MIMIC-IV files (loader)" }}'::varchar
+    '{{ "synthetic population (generator)" if truth is not none else "MIMIC-IV files (loader)" }}'::{{ dbt.type_string() }}
         as data_source,
     data_end.data_end_real_year::integer as data_end_real_year,
-    data_end.data_end_source::varchar as data_end_source,
+    data_end.data_end_source::{{ dbt.type_string() }} as data_end_source,
     population.n_patients::bigint as n_patients,
-    decision.segmentation_method::varchar as segmentation_method,
-    decision.segmentation_reason::varchar as segmentation_reason
+    decision.segmentation_method::{{ dbt.type_string() }} as segmentation_method,
+    decision.segmentation_reason::{{ dbt.type_string() }} as segmentation_reason
 from population
 cross join data_end
 cross join decision

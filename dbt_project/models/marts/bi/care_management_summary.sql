@@ -87,7 +87,7 @@ tier_statistics as (
 
 -- The tier's care model: the interventions every patient of the tier is offered, in priority order.
 core_interventions as (
-    select risk_tier, string_agg(intervention, '; ' order by priority, intervention) as interventions
+    select risk_tier, {{ string_agg_ordered('intervention', "'; '", 'priority, intervention') }} as interventions
     from care_interventions
     where condition_family is null and condition is null
     group by risk_tier
@@ -97,7 +97,7 @@ core_interventions as (
 condition_intervention_counts as (
     select patients.risk_tier, trim(intervention.item) as item, count(*) as n_holders
     from patients
-    cross join unnest(string_split(patients.recommended_interventions, ';')) as intervention (item)
+    {{ cross_join_split('patients.recommended_interventions', "';'", 'intervention', 'item') }}
     where trim(intervention.item) not in (
         select core.intervention from care_interventions as core
         where core.risk_tier = patients.risk_tier and core.condition_family is null and core.condition is null
@@ -110,10 +110,10 @@ top_condition_interventions as (
 )
 
 select
-    tier_sizes.risk_tier::varchar as risk_tier,
+    tier_sizes.risk_tier::{{ dbt.type_string() }} as risk_tier,
     risk_tiers.tier_rank::integer as risk_tier_rank,
-    risk_tiers.care_intensity::varchar as care_intensity,
-    risk_tiers.description::varchar as tier_description,
+    risk_tiers.care_intensity::{{ dbt.type_string() }} as care_intensity,
+    risk_tiers.description::{{ dbt.type_string() }} as tier_description,
     tier_sizes.n_patients::bigint as n_patients,
     tier_sizes.share_of_population::double as share_of_population,
     living_sizes.n_living::bigint as n_living,
@@ -128,8 +128,8 @@ select
     tier_kpis.avg_los_days::double as avg_los_days,
     tier_kpis.readmission_rate_30d::double as readmission_rate_30d,
     tier_kpis.one_year_mortality_rate::double as one_year_mortality_rate,
-    core_interventions.interventions::varchar as core_interventions,
-    (case when living_sizes.n_living is not null then top_condition_interventions.items end)::varchar
+    core_interventions.interventions::{{ dbt.type_string() }} as core_interventions,
+    (case when living_sizes.n_living is not null then top_condition_interventions.items end)::{{ dbt.type_string() }}
         as condition_interventions,
     (tier_sizes.is_suppressed or living_sizes.n_living is null or kpi_suppression.suppressed_columns is not null)
         ::boolean as is_suppressed,
@@ -137,12 +137,12 @@ select
         case when tier_sizes.is_suppressed then 'n_patients' end,
         case when living_sizes.n_living is null then 'n_living' end,
         kpi_suppression.suppressed_columns
-    ), '')::varchar as suppressed_columns,
+    ), '')::{{ dbt.type_string() }} as suppressed_columns,
     nullif(concat_ws('; ',
         tier_sizes.suppression_reasons,
         living_sizes.suppression_reason,
         kpi_suppression.suppression_reasons
-    ), '')::varchar as suppression_reasons
+    ), '')::{{ dbt.type_string() }} as suppression_reasons
 from tier_sizes
 inner join tier_kpis
     on tier_sizes.risk_tier = tier_kpis.dimension_value

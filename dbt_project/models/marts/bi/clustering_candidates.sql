@@ -5,8 +5,8 @@ with evaluation as (
 )
 
 select
-    algorithm::varchar as algorithm,
-    parameter_name::varchar as parameter_name,
+    algorithm::{{ dbt.type_string() }} as algorithm,
+    parameter_name::{{ dbt.type_string() }} as parameter_name,
     {{ bi_round('parameter_value', 'threshold') }} as parameter_value,
     {{ bi_round('silhouette', 'score') }} as silhouette,
     {{ bi_round('davies_bouldin', 'score') }} as davies_bouldin,
@@ -14,5 +14,5 @@ select
     is_eligible::boolean as is_eligible,
     is_algorithm_choice::boolean as is_algorithm_choice,
     is_selected::boolean as is_selected,
-    selection_reason::varchar as selection_reason
+    selection_reason::{{ dbt.type_string() }} as selection_reason
 from evaluation

@@ -120,7 +120,7 @@ group_counts as (
     select
         cohort_rows.*,
         cohort_rows.cohort || ' | ' || cohort_rows.sub_segment as row_key,
-        member_counts.* exclude (cohort, sub_segment)  -- noqa: RF02
+        member_counts.* {{ star_exclude() }} (cohort, sub_segment)  -- noqa: RF02
     from cohort_rows
     left join member_counts
         on cohort_rows.cohort = member_counts.cohort
@@ -144,11 +144,11 @@ row_partitions as (
 -- noqa: enable=PRS
 
 select
-    group_counts.cohort::varchar as cohort,
-    group_counts.cohort_label::varchar as cohort_label,
-    group_counts.sub_segment::varchar as sub_segment,
-    group_counts.clinical_group::varchar as clinical_group,
-    group_counts.utilization_group::varchar as utilization_group,
+    group_counts.cohort::{{ dbt.type_string() }} as cohort,
+    group_counts.cohort_label::{{ dbt.type_string() }} as cohort_label,
+    group_counts.sub_segment::{{ dbt.type_string() }} as sub_segment,
+    group_counts.clinical_group::{{ dbt.type_string() }} as clinical_group,
+    group_counts.utilization_group::{{ dbt.type_string() }} as utilization_group,
     {{ utilization_columns('suppressed_counts', 'group_counts') }},
     {{ bi_round('suppressed_counts.n_patients / nullif(cohort_totals.n_patients, 0)', 'proportion') }}
         as share_of_cohort,
@@ -164,8 +164,8 @@ select
                 kind) }} as {{ average }},
     {%- endfor %}
     (suppressed_counts.suppressed_columns is not null)::boolean as is_suppressed,
-    suppressed_counts.suppressed_columns::varchar as suppressed_columns,
-    suppressed_counts.suppression_reasons::varchar as suppression_reasons
+    suppressed_counts.suppressed_columns::{{ dbt.type_string() }} as suppressed_columns,
+    suppressed_counts.suppression_reasons::{{ dbt.type_string() }} as suppression_reasons
 from group_counts
 inner join suppressed_counts
     on group_counts.row_key = suppressed_counts.row_key

@@ -7,9 +7,9 @@ with rejects as (
 )
 
 select
-    source_table::varchar as source_table,
-    reject_reason::varchar as reject_reason,
-    description::varchar as description,
+    source_table::{{ dbt.type_string() }} as source_table,
+    reject_reason::{{ dbt.type_string() }} as reject_reason,
+    description::{{ dbt.type_string() }} as description,
     (case when rejected_rows >= {{ min_cell_size }} then rejected_rows end)::bigint as n_rows,
     {{ bi_round('case when rejected_rows >= ' ~ min_cell_size ~ ' then share_of_raw_rows end', 'small_proportion') }}
         as share_of_raw_rows,

@@ -48,7 +48,7 @@ group_counts as (
         kpi_groups.dimension_value,
         kpi_groups.is_size_suppressed,
         kpi_groups.dimension || ' | ' || kpi_groups.dimension_value as row_key,
-        patient_group_counts.* exclude (dimension, dimension_value)  -- noqa: RF02
+        patient_group_counts.* {{ star_exclude() }} (dimension, dimension_value)  -- noqa: RF02
     from kpi_groups
     left join patient_group_counts
         on kpi_groups.dimension = patient_group_counts.dimension
@@ -80,12 +80,12 @@ fixed_cells as (
 -- noqa: enable=PRS
 
 select
-    group_counts.dimension::varchar as dimension,
-    group_counts.dimension_value::varchar as dimension_value,
+    group_counts.dimension::{{ dbt.type_string() }} as dimension,
+    group_counts.dimension_value::{{ dbt.type_string() }} as dimension_value,
     {{ utilization_columns('suppressed_counts', 'group_counts') }},
     (suppressed_counts.suppressed_columns is not null)::boolean as is_suppressed,
-    suppressed_counts.suppressed_columns::varchar as suppressed_columns,
-    suppressed_counts.suppression_reasons::varchar as suppression_reasons
+    suppressed_counts.suppressed_columns::{{ dbt.type_string() }} as suppressed_columns,
+    suppressed_counts.suppression_reasons::{{ dbt.type_string() }} as suppression_reasons
 from group_counts
 inner join suppressed_counts
     on group_counts.row_key = suppressed_counts.row_key

@@ -14,8 +14,8 @@ validation as (
 
 published_points as (
     select
-        roc_points.outcome::varchar as outcome,
-        roc_points.scorer::varchar as scorer,
+        roc_points.outcome::{{ dbt.type_string() }} as outcome,
+        roc_points.scorer::{{ dbt.type_string() }} as scorer,
         {{ bi_round('roc_points.score_threshold', 'threshold') }} as score_threshold,
         {{ bi_round('roc_points.false_positive_rate', 'proportion') }} as false_positive_rate,
         {{ bi_round('roc_points.true_positive_rate', 'proportion') }} as true_positive_rate

@@ -42,7 +42,7 @@ score_bins as (
         range as bin_index,
         range * {{ bin_units }} as lower_units,
         least((range + 1) * {{ bin_units }}, 10000) as upper_units
-    from range({{ n_bins }})
+    from {{ integer_range(n_bins) }}
 ),
 
 -- One row per bin overlapping each tier's range, cut to the range, and one total row per tier.
@@ -78,7 +78,7 @@ bin_counts as (
 distribution_counts as (
     select
         distribution_rows.*,
-        distribution_rows.risk_tier || ' | ' || coalesce(distribution_rows.bin_index::varchar, 'All scores')
+        distribution_rows.risk_tier || ' | ' || coalesce(distribution_rows.bin_index::{{ dbt.type_string() }}, 'All scores')
             as row_key,
         coalesce(bin_counts.n_patients, 0) as n_patients
     from distribution_rows
@@ -110,7 +110,7 @@ fixed_cells as (
 
 published_bins as (
     select
-        distribution_counts.risk_tier::varchar as risk_tier,
+        distribution_counts.risk_tier::{{ dbt.type_string() }} as risk_tier,
         tier_ranks.tier_rank::integer as risk_tier_rank,
         {{ bi_round('distribution_counts.lower_units / 10000', 'threshold') }} as score_bin_lower,
         {{ bi_round('distribution_counts.upper_units / 10000', 'threshold') }} as score_bin_upper,

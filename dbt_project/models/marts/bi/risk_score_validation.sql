@@ -16,8 +16,8 @@ protected as (
 )
 
 select
-    outcome::varchar as outcome,
-    scorer::varchar as scorer,
+    outcome::{{ dbt.type_string() }} as outcome,
+    scorer::{{ dbt.type_string() }} as scorer,
     (case when n_index_discharges >= {{ min_cell_size }} then n_index_discharges end)::bigint
         as n_index_discharges,
     (case when n_patients >= {{ min_cell_size }} then n_patients end)::bigint as n_patients,

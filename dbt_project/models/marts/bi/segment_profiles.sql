@@ -113,7 +113,7 @@ segment_condition_counts as (
 segment_intervention_counts as (
     select patients.segment_name, trim(intervention.item) as item, count(*) as n_holders
     from patients
-    cross join unnest(string_split(patients.recommended_interventions, ';')) as intervention (item)
+    {{ cross_join_split('patients.recommended_interventions', "';'", 'intervention', 'item') }}
     group by patients.segment_name, trim(intervention.item)
 ),
 
@@ -126,7 +126,7 @@ top_interventions as (
 )
 
 select
-    segment_counts.segment_name::varchar as segment_name,
+    segment_counts.segment_name::{{ dbt.type_string() }} as segment_name,
     suppressed_counts.n_patients::bigint as n_patients,
     {{ bi_round('suppressed_counts.n_patients / nullif(population.n_patients, 0)', 'proportion') }}
         as share_of_population,
@@ -148,7 +148,7 @@ select
     {{ bi_round('case when suppressed_counts.n_patients is not null then segment_counts.' ~ average ~ ' end',
                 kind) }} as {{ average }},
     {%- endfor %}
-    (case when suppressed_counts.n_patients is not null then top_conditions.items end)::varchar as top_conditions,
+    (case when suppressed_counts.n_patients is not null then top_conditions.items end)::{{ dbt.type_string() }} as top_conditions,
     segment_kpis.n_admissions::bigint as n_admissions,
     {{ bi_round('segment_kpis.n_admissions / nullif(suppressed_counts.n_patients, 0)', 'mean') }}
         as admissions_per_patient,
@@ -164,13 +164,13 @@ select
                 'usd') }} as avg_annual_cost_usd,
     {{ bi_round('case when suppressed_counts.n_patients is not null then segment_counts.total_annual_cost_usd end',
                 'usd') }} as total_annual_cost_usd,
-    (case when suppressed_counts.n_patients is not null then top_interventions.items end)::varchar
+    (case when suppressed_counts.n_patients is not null then top_interventions.items end)::{{ dbt.type_string() }}
         as recommended_interventions,
     (suppressed_counts.suppressed_columns is not null or kpi_suppression.suppressed_columns is not null)::boolean
         as is_suppressed,
-    nullif(concat_ws(', ', suppressed_counts.suppressed_columns, kpi_suppression.suppressed_columns), '')::varchar
+    nullif(concat_ws(', ', suppressed_counts.suppressed_columns, kpi_suppression.suppressed_columns), '')::{{ dbt.type_string() }}
         as suppressed_columns,
-    nullif(concat_ws('; ', suppressed_counts.suppression_reasons, kpi_suppression.suppression_reasons), '')::varchar
+    nullif(concat_ws('; ', suppressed_counts.suppression_reasons, kpi_suppression.suppression_reasons), '')::{{ dbt.type_string() }}
         as suppression_reasons
 from segment_counts
 inner join suppressed_counts

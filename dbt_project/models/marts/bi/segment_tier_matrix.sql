@@ -97,10 +97,10 @@ published_counts as (
 )
 
 select
-    published_counts.segment_name::varchar as segment_name,
-    published_counts.risk_tier::varchar as risk_tier,
+    published_counts.segment_name::{{ dbt.type_string() }} as segment_name,
+    published_counts.risk_tier::{{ dbt.type_string() }} as risk_tier,
     tier_ranks.tier_rank::integer as risk_tier_rank,
-    published_counts.row_type::varchar as row_type,
+    published_counts.row_type::{{ dbt.type_string() }} as row_type,
     published_counts.n_patients::bigint as n_patients,
     {{ bi_round('published_counts.n_patients / nullif(population.n_patients, 0)', 'proportion') }}
         as share_of_population,
@@ -109,7 +109,7 @@ select
     {{ bi_round('published_counts.n_patients / nullif(tier_totals.n_patients, 0)', 'proportion') }}
         as share_of_tier,
     published_counts.is_suppressed::boolean as is_suppressed,
-    published_counts.suppression_reasons::varchar as suppression_reasons
+    published_counts.suppression_reasons::{{ dbt.type_string() }} as suppression_reasons
 from published_counts
 inner join published_counts as population
     on population.row_type = 'population_total'

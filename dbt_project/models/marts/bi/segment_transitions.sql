@@ -161,15 +161,15 @@ unpublished_cells as (
 -- noqa: enable=PRS
 
 select
-    previous_build.build_id::varchar as previous_build_id,
-    current_build.build_id::varchar as current_build_id,
-    transition_counts.dimension::varchar as dimension,
-    transition_counts.from_value::varchar as from_value,
-    transition_counts.to_value::varchar as to_value,
+    previous_build.build_id::{{ dbt.type_string() }} as previous_build_id,
+    current_build.build_id::{{ dbt.type_string() }} as current_build_id,
+    transition_counts.dimension::{{ dbt.type_string() }} as dimension,
+    transition_counts.from_value::{{ dbt.type_string() }} as from_value,
+    transition_counts.to_value::{{ dbt.type_string() }} as to_value,
     (transition_counts.from_value <> transition_counts.to_value)::boolean as is_change,
     suppressed_counts.n_patients::bigint as n_patients,
     (suppressed_counts.suppressed_columns is not null)::boolean as is_suppressed,
-    suppressed_counts.suppression_reasons::varchar as suppression_reasons
+    suppressed_counts.suppression_reasons::{{ dbt.type_string() }} as suppression_reasons
 from transition_counts
 inner join suppressed_counts
     on transition_counts.row_key = suppressed_counts.row_key

@@ -87,16 +87,15 @@ patient_ages as (
 patient_age_buckets as (
     select patient_ages.subject_id, patient_ages.age_at_last_admission, age_buckets.age_bucket
     from patient_ages
-    asof left join age_buckets
-        on patient_ages.age_at_last_admission >= age_buckets.min_age
+    {{ asof_left_join('age_buckets', 'patient_ages.age_at_last_admission', 'min_age') }}
 )
 
 select
     patients.subject_id::integer as subject_id,
-    patients.gender::varchar as gender,
+    patients.gender::{{ dbt.type_string() }} as gender,
     patients.anchor_age::integer as anchor_age,
     patient_age_buckets.age_at_last_admission::integer as age_at_last_admission,
-    patient_age_buckets.age_bucket::varchar as age_bucket,
+    patient_age_buckets.age_bucket::{{ dbt.type_string() }} as age_bucket,
     coalesce(admission_totals.n_admissions, 0)::integer as n_admissions,
     coalesce(admission_totals.n_emergency_admissions, 0)::integer as n_emergency_admissions,
     coalesce(admission_totals.n_ed_admissions, 0)::integer as n_ed_admissions,
@@ -161,10 +160,10 @@ select
     mortality.died_in_hospital::boolean as died_in_hospital,
     mortality.died_within_1y::boolean as died_within_1y,
     mortality.is_deceased::boolean as is_deceased,
-    last_admissions.insurance::varchar as insurance,
-    last_admissions.language::varchar as language,
-    last_admissions.marital_status::varchar as marital_status,
-    last_admissions.race::varchar as race
+    last_admissions.insurance::{{ dbt.type_string() }} as insurance,
+    last_admissions.language::{{ dbt.type_string() }} as language,
+    last_admissions.marital_status::{{ dbt.type_string() }} as marital_status,
+    last_admissions.race::{{ dbt.type_string() }} as race
 from patients
 left join patient_age_buckets
     on patients.subject_id = patient_age_buckets.subject_id

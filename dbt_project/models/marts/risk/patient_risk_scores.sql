@@ -19,16 +19,8 @@ patients as (
 patient_conditions as (
     select
         patients.subject_id,
-        coalesce(
-            list(distinct admission_conditions.condition order by admission_conditions.condition)
-                filter (where admission_conditions.condition is not null),
-            []::varchar[]
-        ) as chronic_conditions,
-        coalesce(
-            list(distinct admission_conditions.condition_family order by admission_conditions.condition_family)
-                filter (where admission_conditions.condition_family is not null),
-            []::varchar[]
-        ) as chronic_families
+        {{ sorted_distinct_list('admission_conditions.condition') }} as chronic_conditions,
+        {{ sorted_distinct_list('admission_conditions.condition_family') }} as chronic_families
     from patients
     left join admission_conditions
         on patients.subject_id = admission_conditions.subject_id
@@ -84,9 +76,9 @@ matched_interventions as (
     inner join care_interventions
         on care_profiles.risk_tier = care_interventions.risk_tier
         and (care_interventions.condition_family is null
-            or list_contains(care_profiles.chronic_families, care_interventions.condition_family))
+            or {{ list_contains('care_profiles.chronic_families', 'care_interventions.condition_family') }})
         and (care_interventions.condition is null
-            or list_contains(care_profiles.chronic_conditions, care_interventions.condition))
+            or {{ list_contains('care_profiles.chronic_conditions', 'care_interventions.condition') }})
     -- An intervention recommended for several reasons is listed once.
     group by all
 ),
@@ -96,7 +88,7 @@ profile_interventions as (
         risk_tier,
         chronic_conditions,
         chronic_families,
-        string_agg(intervention, '; ' order by priority, intervention) as recommended_interventions
+        {{ string_agg_ordered('intervention', "'; '", 'priority, intervention') }} as recommended_interventions
     from matched_interventions
     group by risk_tier, chronic_conditions, chronic_families
 )

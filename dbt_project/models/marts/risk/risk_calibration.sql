@@ -36,8 +36,8 @@ outcome_tiers as (
 )
 
 select
-    outcome_tiers.outcome::varchar as outcome,
-    outcome_tiers.risk_tier::varchar as risk_tier,
+    outcome_tiers.outcome::{{ dbt.type_string() }} as outcome,
+    outcome_tiers.risk_tier::{{ dbt.type_string() }} as risk_tier,
     outcome_tiers.tier_rank::integer as tier_rank,
     coalesce(tier_outcomes.n_index_discharges, 0)::integer as n_index_discharges,
     coalesce(tier_outcomes.n_events, 0)::integer as n_events,

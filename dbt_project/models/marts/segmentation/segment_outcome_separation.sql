@@ -72,7 +72,7 @@ rate_ranges as (
 )
 
 select
-    outcome_ranks.outcome::varchar as outcome,
+    outcome_ranks.outcome::{{ dbt.type_string() }} as outcome,
     outcome_ranks.n::integer as n,
     outcome_ranks.n_positive::integer as n_positive,
     round(outcome_ranks.concordant_pairs / nullif(outcome_ranks.all_pairs, 0), 4)::double as segment_auroc,

@@ -4,7 +4,7 @@ select
     diagnoses.seq_num::integer as seq_num,
     -- MIMIC stores codes without the dot in CHAR(7); files that passed through other tools may carry the dot,
     -- padding or lower case. One spelling makes dictionary lookups and prefix matching exact.
-    upper(replace(trim(diagnoses.icd_code), '.', ''))::varchar as icd_code,
+    upper(replace(trim(diagnoses.icd_code), '.', ''))::{{ dbt.type_string() }} as icd_code,
     diagnoses.icd_version::integer as icd_version,
-    diagnoses as raw_row
+    {{ row_struct('diagnoses') }} as raw_row
 from {{ source('mimiciv_hosp', 'diagnoses_icd') }} as diagnoses

@@ -30,7 +30,7 @@ reasons_per_row as (
     select
         ranked_admissions.*,
         -- In order of precedence: reject_reason is the first that applies.
-        list_filter([
+        {% call list_without_nulls() %}
             case when ranked_admissions.hadm_id is null or ranked_admissions.subject_id is null
                     or ranked_admissions.admittime is null or ranked_admissions.dischtime is null
                     or ranked_admissions.admission_type is null
@@ -57,7 +57,7 @@ reasons_per_row as (
                     {%- endfor %}) > valid_patients.last_plausible_year
                 then 'timestamp_outside_patient_years' end,
             -- Measured as int_admissions_enriched measures los_days; one such stay moves every mean LOS.
-            case when epoch(ranked_admissions.dischtime - ranked_admissions.admittime) / 86400.0
+            case when {{ seconds_between('ranked_admissions.admittime', 'ranked_admissions.dischtime') }} / 86400.0
                     > {{ var('max_length_of_stay_days') }}
                 then 'length_of_stay_too_long' end,
             -- dod is a date: a death later on the day of admission is real, only a dod before that day is not.
@@ -70,7 +70,7 @@ reasons_per_row as (
             case when ranked_admissions.deathtime < ranked_admissions.admittime then 'death_before_admission' end,
             case when ranked_admissions.edouttime < ranked_admissions.edregtime then 'ed_out_before_registration' end,
             case when ranked_admissions.hospital_expire_flag not in (0, 1) then 'invalid_hospital_expire_flag' end
-        ], lambda reason: reason is not null) as reject_reasons  -- noqa: RF02
+        {% endcall %} as reject_reasons
     from ranked_admissions
     left join raw_patient_ids
         on ranked_admissions.subject_id = raw_patient_ids.subject_id
@@ -95,7 +95,7 @@ select
     edregtime,
     edouttime,
     hospital_expire_flag,
-    reject_reasons[1] as reject_reason,
+    {{ list_element('reject_reasons', 1) }} as reject_reason,
     reject_reasons,
-    case when len(reject_reasons) > 0 then to_json(raw_row)::varchar end as raw_row
+    case when {{ list_length('reject_reasons') }} > 0 then {{ row_json('raw_row') }} end as raw_row
 from reasons_per_row

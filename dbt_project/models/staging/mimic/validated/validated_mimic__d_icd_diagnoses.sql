@@ -12,12 +12,12 @@ reasons_per_row as (
     select
         *,
         -- In order of precedence: reject_reason is the first that applies.
-        list_filter([
+        {% call list_without_nulls() %}
             case when icd_code is null or icd_code = '' or icd_version is null then 'missing_required_value' end,
             case when key_row_number > 1 and key_rank = 1 then 'duplicate_row' end,
             case when key_rank > 1 then 'duplicate_key' end,
             case when icd_version not in (9, 10) then 'invalid_icd_version' end
-        ], lambda reason: reason is not null) as reject_reasons
+        {% endcall %} as reject_reasons
     from ranked_entries
 )
 
@@ -25,7 +25,7 @@ select
     icd_code,
     icd_version,
     long_title,
-    reject_reasons[1] as reject_reason,
+    {{ list_element('reject_reasons', 1) }} as reject_reason,
     reject_reasons,
-    case when len(reject_reasons) > 0 then to_json(raw_row)::varchar end as raw_row
+    case when {{ list_length('reject_reasons') }} > 0 then {{ row_json('raw_row') }} end as raw_row
 from reasons_per_row

@@ -1,6 +1,6 @@
 -- Read where it is used rather than materialized once: a copy of every raw row, struct included, costs more than
 -- scanning the table again.
-with diagnoses as not materialized (
+with diagnoses as {{ not_materialized() }} (
     select * from {{ ref('base_mimic__diagnoses_icd') }}
 ),
 
@@ -31,7 +31,7 @@ reasons_per_row as (
     select
         ranked_diagnoses.*,
         -- In order of precedence: reject_reason is the first that applies.
-        list_filter([
+        {% call list_without_nulls() %}
             case when ranked_diagnoses.subject_id is null or ranked_diagnoses.hadm_id is null
                     or ranked_diagnoses.seq_num is null or ranked_diagnoses.icd_code is null
                     or ranked_diagnoses.icd_code = '' or ranked_diagnoses.icd_version is null
@@ -48,7 +48,7 @@ reasons_per_row as (
             case when ranked_diagnoses.icd_version in (9, 10) and ranked_diagnoses.icd_code <> ''
                     and valid_codes.icd_code is null
                 then 'unknown_icd_code' end
-        ], lambda reason: reason is not null) as reject_reasons  -- noqa: RF02
+        {% endcall %} as reject_reasons
     from ranked_diagnoses
     left join raw_admission_ids
         on ranked_diagnoses.hadm_id = raw_admission_ids.hadm_id
@@ -65,7 +65,7 @@ select
     seq_num,
     icd_code,
     icd_version,
-    reject_reasons[1] as reject_reason,
+    {{ list_element('reject_reasons', 1) }} as reject_reason,
     reject_reasons,
-    case when len(reject_reasons) > 0 then to_json(raw_row)::varchar end as raw_row
+    case when {{ list_length('reject_reasons') }} > 0 then {{ row_json('raw_row') }} end as raw_row
 from reasons_per_row

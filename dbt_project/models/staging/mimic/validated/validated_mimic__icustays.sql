@@ -23,7 +23,7 @@ reasons_per_row as (
     select
         ranked_icu_stays.*,
         -- In order of precedence: reject_reason is the first that applies.
-        list_filter([
+        {% call list_without_nulls() %}
             case when ranked_icu_stays.stay_id is null or ranked_icu_stays.hadm_id is null
                     or ranked_icu_stays.subject_id is null or ranked_icu_stays.intime is null
                 then 'missing_required_value' end,
@@ -38,8 +38,8 @@ reasons_per_row as (
             case when ranked_icu_stays.los < 0 then 'negative_length_of_stay' end,
             -- ICU days are summed from los (int_admission_icu); MIMIC-IV's los is outtime - intime in days, so a
             -- los that disagrees with the stay's own times was changed by hand or by a faulty export.
-            case when abs(ranked_icu_stays.los - epoch(ranked_icu_stays.outtime - ranked_icu_stays.intime) / 86400.0)
-                    > {{ var('icu_los_tolerance_hours') }} / 24.0
+            case when abs(ranked_icu_stays.los - {{ seconds_between('ranked_icu_stays.intime', 'ranked_icu_stays.outtime') }} / 86400.0)
+                    > {{ var('icu_los_tolerance_hours') }} / cast(24.0 as double)
                 then 'icu_los_mismatch' end,
             -- Stays crossing the admission's edge by less than the tolerance are real MIMIC-IV data.
             case when ranked_icu_stays.intime
@@ -51,10 +51,10 @@ reasons_per_row as (
             -- The admission's own length is capped the same way; this catches a los beyond it when outtime is
             -- empty and the comparisons above cannot apply.
             case when ranked_icu_stays.los > {{ var('max_length_of_stay_days') }}
-                    or epoch(ranked_icu_stays.outtime - ranked_icu_stays.intime) / 86400.0
+                    or {{ seconds_between('ranked_icu_stays.intime', 'ranked_icu_stays.outtime') }} / 86400.0
                     > {{ var('max_length_of_stay_days') }}
                 then 'length_of_stay_too_long' end
-        ], lambda reason: reason is not null) as reject_reasons  -- noqa: RF02
+        {% endcall %} as reject_reasons
     from ranked_icu_stays
     left join raw_admission_ids
         on ranked_icu_stays.hadm_id = raw_admission_ids.hadm_id
@@ -71,7 +71,7 @@ select
     intime,
     outtime,
     los,
-    reject_reasons[1] as reject_reason,
+    {{ list_element('reject_reasons', 1) }} as reject_reason,
     reject_reasons,
-    case when len(reject_reasons) > 0 then to_json(raw_row)::varchar end as raw_row
+    case when {{ list_length('reject_reasons') }} > 0 then {{ row_json('raw_row') }} end as raw_row
 from reasons_per_row

@@ -11,7 +11,7 @@ reasons_per_row as (
     select
         *,
         -- In order of precedence: reject_reason is the first that applies.
-        list_filter([
+        {% call list_without_nulls() %}
             case when subject_id is null or gender is null or anchor_year is null or anchor_year_group is null
                 then 'missing_required_value' end,
             case when key_row_number > 1 and key_rank = 1 then 'duplicate_row' end,
@@ -19,7 +19,7 @@ reasons_per_row as (
             case when anchor_age not between {{ var('anchor_age_min') }} and {{ var('anchor_age_max') }}
                 then 'impossible_anchor_age' end,
             -- int_data_end and int_patient_timeline read the real years from this text.
-            case when not regexp_full_match(anchor_year_group, '\d{4} - \d{4}') then 'invalid_anchor_year_group' end,
+            case when not {{ regexp_full_match('anchor_year_group', "'[0-9]{4} - [0-9]{4}'") }} then 'invalid_anchor_year_group' end,
             -- MIMIC-IV shifts dates to after 2100: an earlier year is an unshifted (real) date, a much
             -- later one a sentinel; either puts every date of the patient on a wrong calendar.
             case when anchor_year not between {{ var('anchor_year_min') }} and {{ var('anchor_year_max') }}
@@ -29,7 +29,7 @@ reasons_per_row as (
             case when year(dod) not between {{ patient_first_plausible_year('anchor_year', 'anchor_year_group') }}
                     and {{ patient_last_plausible_year('anchor_year', 'anchor_year_group') }}
                 then 'dod_outside_patient_years' end
-        ], lambda reason: reason is not null) as reject_reasons
+        {% endcall %} as reject_reasons
     from ranked_patients
 )
 
@@ -40,7 +40,7 @@ select
     anchor_year,
     anchor_year_group,
     dod,
-    reject_reasons[1] as reject_reason,
+    {{ list_element('reject_reasons', 1) }} as reject_reason,
     reject_reasons,
-    case when len(reject_reasons) > 0 then to_json(raw_row)::varchar end as raw_row
+    case when {{ list_length('reject_reasons') }} > 0 then {{ row_json('raw_row') }} end as raw_row
 from reasons_per_row
