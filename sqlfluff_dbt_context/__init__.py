@@ -13,6 +13,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import yaml
+from jinja2 import pass_context
 
 _PROJECT_FILE = Path(__file__).resolve().parent.parent / "dbt_project.yml"
 _VARS: dict = yaml.safe_load(_PROJECT_FILE.read_text()).get("vars", {})
@@ -38,7 +39,19 @@ load_relation = _no_result
 log = _no_op
 # A failed check of a var would stop dbt; the linter only needs the SQL around it.
 exceptions = SimpleNamespace(raise_compiler_error=_no_op, warn=_no_op)
-adapter = SimpleNamespace(get_relation=_no_result, commit=_no_op)
+
+
+@pass_context
+def _dispatch(context: object, macro_name: str, macro_namespace: str | None = None) -> object:
+    """adapter.dispatch() as on DuckDB: the project's duckdb__ implementation, else its default__."""
+    for prefix in ("duckdb__", "default__"):
+        found = context.get(prefix + macro_name)  # type: ignore[attr-defined]
+        if found is not None:
+            return found
+    raise LookupError(f"no duckdb__ or default__ implementation of {macro_name} among the project's macros")
+
+
+adapter = SimpleNamespace(get_relation=_no_result, commit=_no_op, dispatch=_dispatch)
 invocation_id = "00000000-0000-0000-0000-000000000000"
 invocation_args_dict: dict = {}
 run_started_at = _datetime.datetime(2000, 1, 1)
@@ -61,3 +74,16 @@ def seed_values_from_csv(seed_name: str, column: str, order_by: str | None = Non
     key = order_by or column
     rows.sort(key=lambda row: float(row[key]) if row[key].replace(".", "", 1).isdigit() else row[key])
     return [row[column] for row in rows]
+
+
+def _type_string() -> str:
+    return "varchar"
+
+
+def _datediff(first_date: str, second_date: str, datepart: str) -> str:
+    """dbt-duckdb's rendering of dbt.datediff() for the parts the project uses."""
+    return f"(date_diff('{datepart}', {first_date}::timestamp, {second_date}::timestamp))"
+
+
+# dbt's cross-database macros the models call, as dbt-duckdb renders them.
+dbt = SimpleNamespace(type_string=_type_string, datediff=_datediff)

@@ -232,4 +232,3 @@
 {%- endmacro %}
 {% macro duckdb__recursive_cte_using_key() %}{{ return(true) }}{% endmacro %}
 {% macro default__recursive_cte_using_key() %}{{ return(false) }}{% endmacro %}
-

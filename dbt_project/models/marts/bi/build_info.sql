@@ -31,8 +31,8 @@ select
     '{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}'::timestamp as built_at,
     '{{ dbt_version }}'::{{ dbt.type_string() }} as dbt_version,
     {{ bi_min_cell_size() }}::integer as min_cell_size,
-    '{{ "synthetic population (generator)" if truth is not none else "MIMIC-IV files (loader)" }}'::{{ dbt.type_string() }}
-        as data_source,
+    cast('{{ "synthetic population (generator)" if truth is not none else "MIMIC-IV files (loader)" }}'
+        as {{ dbt.type_string() }}) as data_source,
     data_end.data_end_real_year::integer as data_end_real_year,
     data_end.data_end_source::{{ dbt.type_string() }} as data_end_source,
     population.n_patients::bigint as n_patients,

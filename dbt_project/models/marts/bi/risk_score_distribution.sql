@@ -78,8 +78,8 @@ bin_counts as (
 distribution_counts as (
     select
         distribution_rows.*,
-        distribution_rows.risk_tier || ' | ' || coalesce(distribution_rows.bin_index::{{ dbt.type_string() }}, 'All scores')
-            as row_key,
+        distribution_rows.risk_tier || ' | '
+        || coalesce(distribution_rows.bin_index::{{ dbt.type_string() }}, 'All scores') as row_key,
         coalesce(bin_counts.n_patients, 0) as n_patients
     from distribution_rows
     left join bin_counts

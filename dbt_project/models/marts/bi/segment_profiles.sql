@@ -148,7 +148,8 @@ select
     {{ bi_round('case when suppressed_counts.n_patients is not null then segment_counts.' ~ average ~ ' end',
                 kind) }} as {{ average }},
     {%- endfor %}
-    (case when suppressed_counts.n_patients is not null then top_conditions.items end)::{{ dbt.type_string() }} as top_conditions,
+    (case when suppressed_counts.n_patients is not null then top_conditions.items end)::{{ dbt.type_string() }}
+        as top_conditions,
     segment_kpis.n_admissions::bigint as n_admissions,
     {{ bi_round('segment_kpis.n_admissions / nullif(suppressed_counts.n_patients, 0)', 'mean') }}
         as admissions_per_patient,
@@ -168,10 +169,12 @@ select
         as recommended_interventions,
     (suppressed_counts.suppressed_columns is not null or kpi_suppression.suppressed_columns is not null)::boolean
         as is_suppressed,
-    nullif(concat_ws(', ', suppressed_counts.suppressed_columns, kpi_suppression.suppressed_columns), '')::{{ dbt.type_string() }}
-        as suppressed_columns,
-    nullif(concat_ws('; ', suppressed_counts.suppression_reasons, kpi_suppression.suppression_reasons), '')::{{ dbt.type_string() }}
-        as suppression_reasons
+    nullif(
+        concat_ws(', ', suppressed_counts.suppressed_columns, kpi_suppression.suppressed_columns), ''
+    )::{{ dbt.type_string() }} as suppressed_columns,
+    nullif(
+        concat_ws('; ', suppressed_counts.suppression_reasons, kpi_suppression.suppression_reasons), ''
+    )::{{ dbt.type_string() }} as suppression_reasons
 from segment_counts
 inner join suppressed_counts
     on segment_counts.segment_name = suppressed_counts.row_key

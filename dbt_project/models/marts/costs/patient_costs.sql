@@ -96,7 +96,8 @@ observed_spans as (
         subject_id,
         first_admittime::date as observed_from,
         followup_end_date as observed_until,
-        {{ dbt.datediff('first_admittime::date', 'followup_end_date', 'day') }} / cast(365.25 as double) as observed_years
+        {{ dbt.datediff('first_admittime::date', 'followup_end_date', 'day') }} / 365.25::double
+            as observed_years
     from timeline
 )
 
