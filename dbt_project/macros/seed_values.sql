@@ -15,10 +15,7 @@
                                                 identifier=seeds[0].alias) -%}
     {%- else -%}
         {#- A unit test sees neither the graph nor the seed's table through ref(): find the table by name. -#}
-        {%- set found = run_query("select schema_name from duckdb_tables() where database_name = current_database()"
-                                  ~ " and table_name = '" ~ seed_name ~ "'").columns[0].values() -%}
-        {%- set relation = adapter.get_relation(database=target.database, schema=found[0], identifier=seed_name)
-                           if found | length == 1 else none -%}
+        {%- set relation = adapter.dispatch('loaded_seed_relation')(seed_name) -%}
     {%- endif -%}
     {%- if relation is none -%}
         {{ exceptions.raise_compiler_error("seed " ~ seed_name ~ " is not loaded; `dbt build` (or `dbt seed`) "
@@ -26,4 +23,22 @@
     {%- endif -%}
     {%- set query = "select " ~ column ~ " from " ~ relation ~ " order by " ~ (order_by or column) -%}
     {{ return(run_query(query).columns[0].values() | list) }}
+{% endmacro %}
+
+
+{#- The one table named `seed_name` in the warehouse, or none. -#}
+{% macro duckdb__loaded_seed_relation(seed_name) %}
+    {%- set found = run_query("select schema_name from duckdb_tables() where database_name = current_database()"
+                              ~ " and table_name = '" ~ seed_name ~ "'").columns[0].values() -%}
+    {{ return(adapter.get_relation(database=target.database, schema=found[0], identifier=seed_name)
+              if found | length == 1 else none) }}
+{% endmacro %}
+
+{% macro default__loaded_seed_relation(seed_name) %}
+    {%- set found = [] -%}
+    {%- for schema in adapter.list_schemas(target.database) -%}
+        {%- set relation = adapter.get_relation(database=target.database, schema=schema, identifier=seed_name) -%}
+        {%- if relation is not none %}{% do found.append(relation) %}{% endif -%}
+    {%- endfor -%}
+    {{ return(found[0] if found | length == 1 else none) }}
 {% endmacro %}

@@ -11,7 +11,7 @@
     {%- set parts = [] -%}
     {%- for column in not_null -%}
         {%- do parts.append(
-            "select '" ~ column ~ "' as column_name, 'not_null' as failed_check, null::varchar as value, 1 as n_records"
+            "select '" ~ column ~ "' as column_name, 'not_null' as failed_check, null::" ~ dbt.type_string() ~ " as value, 1 as n_records"
             ~ " from " ~ model ~ " where " ~ column ~ " is null") -%}
     {%- endfor -%}
     {%- for column, bounds in between.items() -%}
@@ -23,7 +23,7 @@
         {%- if min_value is not none %}{% do outside.append(column ~ " < " ~ min_value) %}{% endif -%}
         {%- if max_value is not none %}{% do outside.append(column ~ " > " ~ max_value) %}{% endif -%}
         {%- do parts.append(
-            "select '" ~ column ~ "', '" ~ ("at most " ~ max_value if min_value is none else "at least " ~ min_value if max_value is none else "between " ~ min_value ~ " and " ~ max_value) ~ "', " ~ column ~ "::varchar, 1"
+            "select '" ~ column ~ "', '" ~ ("at most " ~ max_value if min_value is none else "at least " ~ min_value if max_value is none else "between " ~ min_value ~ " and " ~ max_value) ~ "', " ~ column ~ "::" ~ dbt.type_string() ~ ", 1"
             ~ " from " ~ model ~ " where " ~ column ~ " is not null and (" ~ outside | join(" or ") ~ ")") -%}
     {%- endfor -%}
     {%- for column, accepted in accepted_values.items() -%}
@@ -32,7 +32,7 @@
             {%- if accepted.get('quote', true) %}{% do quoted.append("'" ~ value ~ "'") %}{% else %}{% do quoted.append(value | string) %}{% endif -%}
         {%- endfor -%}
         {%- do parts.append(
-            "select '" ~ column ~ "', 'accepted_values', " ~ column ~ "::varchar, count(*)"
+            "select '" ~ column ~ "', 'accepted_values', " ~ column ~ "::" ~ dbt.type_string() ~ ", count(*)"
             ~ " from " ~ model ~ " where " ~ column ~ " not in (" ~ quoted | join(", ") ~ ") group by " ~ column) -%}
     {%- endfor -%}
     {%- if not parts -%}
