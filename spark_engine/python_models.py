@@ -86,7 +86,7 @@ def relation_name(manifest: Any, name: str) -> str:
 
 
 class DbtShim:
-    """The part of dbt's Python-model API the project's models use: ref() and config.get()."""
+    """The part of dbt's Python-model API the project's models use: ref(), source() and config.get()."""
 
     def __init__(self, config: dict[str, Any], spark: Any, manifest: Any, results: dict[str, pd.DataFrame],
                  con: duckdb.DuckDBPyConnection) -> None:
@@ -101,6 +101,11 @@ class DbtShim:
             return self.con.from_df(self.results[name])
         table = self.spark.table(relation_name(self.manifest, name)).toArrow()
         return self.con.from_arrow(table)
+
+    def source(self, source_name: str, table_name: str) -> duckdb.DuckDBPyRelation:
+        """A source copied into the driver's DuckDB (truth_session); absent, DuckDB's CatalogException, as
+        dbt-duckdb raises for a missing source."""
+        return self.con.table(f"{source_name}.{table_name}")
 
 
 def load_model_function(node: Any) -> Any:

@@ -36,7 +36,7 @@
 
 {% macro default__loaded_seed_relation(seed_name) %}
     {%- set found = [] -%}
-    {%- for schema in adapter.list_schemas(target.database) -%}
+    {%- for schema in list_schemas(target.database).columns[0].values() -%}
         {%- set relation = adapter.get_relation(database=target.database, schema=schema, identifier=seed_name) -%}
         {%- if relation is not none %}{% do found.append(relation) %}{% endif -%}
     {%- endfor -%}

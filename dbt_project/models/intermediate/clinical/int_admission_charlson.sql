@@ -3,7 +3,7 @@
     Code ranges live in seed charlson_icd_prefixes, weights and hierarchy groups in charlson_conditions, the age
     score in charlson_age_scores. One flag column per condition of seed charlson_conditions, named as mimic-code
     names it (the contract in _clinical__models.yml lists them in mimic-code's order). -#}
-{%- set charlson_conditions = seed_values('charlson_conditions', 'condition') -%}
+{%- set charlson_conditions = seed_values('charlson_conditions', 'condition', order_by='condition_number') -%}
 
 with admissions as (
     select subject_id, hadm_id, age_at_admission from {{ ref('int_admissions_enriched') }}
