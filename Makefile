@@ -97,7 +97,7 @@ sql: $(STAMP) ## read-only SQL on the export; DB=warehouse.duckdb for patient le
 # ruff for the Python, sqlfluff for the SQL (.sqlfluff says which rules and why). sqlfluff's worker pool leaves
 # a harmless semaphore behind, which Python's resource tracker would report at exit.
 lint: $(TEST_STAMP) ## ruff and sqlfluff
-	$(BIN)/ruff check generator mimic_loader segmentation models_py tests bench publish report spark_engine sqlfluff_dbt_context
+	$(BIN)/ruff check cell_suppression generator mimic_loader segmentation models_py tests bench publish report spark_engine sqlfluff_dbt_context
 	PYTHONWARNINGS=ignore::UserWarning:multiprocessing.resource_tracker $(BIN)/sqlfluff lint --processes 2 dbt_project
 
 # Packages only the tests and the linters use (requirements-test.txt).

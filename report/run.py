@@ -217,16 +217,17 @@ def build_progress(result: BuildResult) -> Callable[[str], None]:
 
 
 def dbt_build_command(config: Config, *selection: str) -> list[str]:
-    target = ["--target", "spark"] if config.engine == "spark" else []
+    # On Spark, dbt runs with the project's SQL functions registered on its session (spark_engine.run_dbt).
+    dbt = [config.python, "-m", "spark_engine.run_dbt", "--target", "spark"] if config.engine == "spark" \
+        else [config.dbt]
     return [
-        config.dbt,
+        *dbt,
         "build",
         "--project-dir",
         ".",
         "--profiles-dir",
         ".",
         "--no-use-colors",
-        *target,
         *selection,
         *dbt_flags(config.settings, config.dbt_flags),
     ]
@@ -245,7 +246,6 @@ def check_engine(config: Config) -> None:
 def spark_build(config: Config, result: BuildResult) -> None:
     """On Spark: copy the raw tables in, build everything up to the Python models' inputs, run the Python
     models' logic on the driver (spark_engine.python_models), then build what depends on them."""
-    from spark_engine import NOT_YET_ON_SPARK, NOT_YET_ON_SPARK_DOWNSTREAM
     from spark_engine.python_models import DRIVER_TAG
 
     started = announce("Copying the raw tables from DuckDB into Spark")
@@ -258,10 +258,7 @@ def spark_build(config: Config, result: BuildResult) -> None:
     vars_flags = flags[flags.index(VARS_FLAG):flags.index(VARS_FLAG) + 2] if VARS_FLAG in flags else []
     lines = stream([config.python, "-m", "spark_engine.python_models", *vars_flags], config)
     done(started, lines[-1].strip() if lines else "")
-    print(f"    not yet on Spark: bi.{', bi.'.join(NOT_YET_ON_SPARK + NOT_YET_ON_SPARK_DOWNSTREAM)} "
-          "(cell suppression, docs/spark.md)", flush=True)
-    stream(dbt_build_command(config, "--select", f"tag:{DRIVER_TAG}+", "--exclude",
-                             *(f"{name}+" for name in NOT_YET_ON_SPARK)), config, build_progress(result))
+    stream(dbt_build_command(config, "--select", f"tag:{DRIVER_TAG}+"), config, build_progress(result))
 
 
 def step_build(config: Config) -> None:

@@ -12,6 +12,14 @@
 {% macro default__not_materialized() %}{{ return('') }}{% endmacro %}
 
 
+{#- Integer division of two integers, rounded down: `//` on DuckDB, `div` on Spark. -#}
+{% macro integer_divide(dividend, divisor) -%}
+    {{ return(adapter.dispatch('integer_divide')(dividend, divisor)) }}
+{%- endmacro %}
+{% macro duckdb__integer_divide(dividend, divisor) %}{{ return(dividend ~ ' // ' ~ divisor) }}{% endmacro %}
+{% macro spark__integer_divide(dividend, divisor) %}{{ return(dividend ~ ' div ' ~ divisor) }}{% endmacro %}
+
+
 {#- Seconds from `start` to `end` (timestamps), as a double with the microseconds. -#}
 {% macro seconds_between(start, end) -%}
     {{ return(adapter.dispatch('seconds_between')(start, end)) }}
@@ -203,14 +211,6 @@
 {% endmacro %}
 
 
-{#- `with x as materialized (...)`: DuckDB computes the CTE once; Spark has no such hint. -#}
-{% macro materialized_hint() -%}
-    {{ return(adapter.dispatch('materialized_hint')()) }}
-{%- endmacro %}
-{% macro duckdb__materialized_hint() %}{{ return('materialized') }}{% endmacro %}
-{% macro default__materialized_hint() %}{{ return('') }}{% endmacro %}
-
-
 {#- round(value, digits) of a DOUBLE as DuckDB computes it: the value times 10^digits rounded half away from
     zero, divided back. Spark's round() rounds the shortest decimal text of a double instead, so a value such
     as 0.72925 (0.72924999... in binary) rounds up there and down on DuckDB. Use it for rounded doubles that
@@ -226,9 +226,22 @@
 {% endmacro %}
 
 
-{#- Whether recursive CTEs can keep their state keyed (DuckDB's USING KEY): see macros/cell_suppression.sql. -#}
-{% macro recursive_cte_using_key() -%}
-    {{ return(adapter.dispatch('recursive_cte_using_key')()) }}
+{#- The rows of `relation` as one list of structs of `columns` (an aggregate; NULL when there are no rows), and
+    such a list back as rows, one column per field (cell suppression hands a mart's cells to suppress_cells()). -#}
+{% macro struct_list(relation, columns) -%}
+    {{ return(adapter.dispatch('struct_list')(relation, columns)) }}
 {%- endmacro %}
-{% macro duckdb__recursive_cte_using_key() %}{{ return(true) }}{% endmacro %}
-{% macro default__recursive_cte_using_key() %}{{ return(false) }}{% endmacro %}
+{% macro duckdb__struct_list(relation, columns) %}
+    {{- return('select list(struct_pack(' ~ columns | join(', ') ~ ')) from ' ~ relation) -}}
+{% endmacro %}
+{% macro spark__struct_list(relation, columns) %}
+    {%- set fields = [] -%}
+    {%- for column in columns %}{% do fields.append("'" ~ column ~ "', " ~ column) %}{% endfor -%}
+    {{- return('select collect_list(named_struct(' ~ fields | join(', ') ~ ')) from ' ~ relation) -}}
+{% endmacro %}
+
+{% macro unnest_structs(list) -%}
+    {{ return(adapter.dispatch('unnest_structs')(list)) }}
+{%- endmacro %}
+{% macro duckdb__unnest_structs(list) %}{{ return('unnest(' ~ list ~ ', recursive := true)') }}{% endmacro %}
+{% macro spark__unnest_structs(list) %}{{ return('inline(' ~ list ~ ')') }}{% endmacro %}

@@ -133,15 +133,12 @@ row_partitions as (
     from group_counts
 ),
 
--- The duckdb dialect of sqlfluff cannot parse this macro's `with recursive ... using key` yet.
--- noqa: disable=PRS
 {{ suppress_counts('group_counts', 'row_key', {
     'counts': utilization.counts + ['n_female', 'n_male'],
     'differences': utilization.differences,
     'partitions': [('n_patients', ['n_female', 'n_male'])],
     'headline': utilization.headline,
 }, row_partitions='row_partitions') }}
--- noqa: enable=PRS
 
 select
     group_counts.cohort::{{ dbt.type_string() }} as cohort,

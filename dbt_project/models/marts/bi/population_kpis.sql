@@ -72,12 +72,9 @@ fixed_cells as (
     select row_key, 'n_patients' as count_name, is_size_suppressed as is_suppressed from group_counts
 ),
 
--- The duckdb dialect of sqlfluff cannot parse this macro's `with recursive ... using key` yet.
--- noqa: disable=PRS
 {{ suppress_counts('group_counts', 'row_key', utilization_count_spec(),
                    row_partitions='row_partitions', fixed_cells='fixed_cells',
                    fixed_source='segment_tier_matrix') }}
--- noqa: enable=PRS
 
 select
     group_counts.dimension::{{ dbt.type_string() }} as dimension,

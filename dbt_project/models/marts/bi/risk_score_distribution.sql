@@ -65,7 +65,7 @@ distribution_rows as (
 patient_bins as (
     select
         risk_tier,
-        least(round(risk_score * 10000)::bigint // {{ bin_units }}, {{ n_bins - 1 }}) as bin_index
+        least({{ integer_divide('round(risk_score * 10000)::bigint', bin_units) }}, {{ n_bins - 1 }}) as bin_index
     from patients
 ),
 
@@ -102,11 +102,8 @@ fixed_cells as (
     where distribution_counts.row_type = 'tier_total'
 ),
 
--- The duckdb dialect of sqlfluff cannot parse this macro's `with recursive ... using key` yet.
--- noqa: disable=PRS
 {{ suppress_counts('distribution_counts', 'row_key', {'counts': ['n_patients']},
                    row_partitions='row_partitions', fixed_cells='fixed_cells') }},
--- noqa: enable=PRS
 
 published_bins as (
     select

@@ -83,8 +83,6 @@ fixed_cells as (
     from segment_tier_counts
 ),
 
--- The duckdb dialect of sqlfluff cannot parse this macro's `with recursive ... using key` yet.
--- noqa: disable=PRS
 {{ suppress_counts('segment_counts', 'segment_name', {
     'counts': ['n_patients', 'n_female', 'n_male'] + age_counts + tier_counts,
     'partitions': [
@@ -94,7 +92,6 @@ fixed_cells as (
     ],
     'headline': ['n_patients'],
 }, fixed_cells='fixed_cells', fixed_source='segment_tier_matrix') }},
--- noqa: enable=PRS
 
 -- This mart's figures hidden because population_kpis hides a count behind them, and why.
 kpi_suppression as (

@@ -78,10 +78,7 @@ row_partitions as (
     where row_type in ('tier_total', 'population_total')
 ),
 
--- The duckdb dialect of sqlfluff cannot parse this macro's `with recursive ... using key` yet.
--- noqa: disable=PRS
 {{ suppress_counts('matrix_counts', 'row_key', {'counts': ['n_patients']}, row_partitions='row_partitions') }},
--- noqa: enable=PRS
 
 published_counts as (
     select

@@ -153,12 +153,9 @@ unpublished_cells as (
         and transition_counts.row_key not in (select fixed_cells.row_key from fixed_cells)
 ),
 
--- The duckdb dialect of sqlfluff cannot parse this macro's `with recursive ... using key` yet.
--- noqa: disable=PRS
 {{ suppress_counts('transition_counts', 'row_key', {'counts': ['n_patients']},
                    row_partitions='row_partitions', fixed_cells='fixed_cells', fixed_source='segment_tier_matrix',
                    unpublished_cells='unpublished_cells') }}
--- noqa: enable=PRS
 
 select
     previous_build.build_id::{{ dbt.type_string() }} as previous_build_id,
