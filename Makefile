@@ -111,7 +111,7 @@ test: $(TEST_STAMP) lint ## ruff and the whole pytest suite (needs chromium and 
 test-spark: $(TEST_STAMP) $(SPARK_STAMP) ## the DuckDB/Spark parity test alone (installs the Spark extras)
 	$(BIN)/python -m pytest -m spark tests/test_spark_parity.py
 
-bench: $(STAMP) ## time every stage at 10,000 and 365,000 patients
+bench: $(ENGINE_STAMPS) ## time every stage at 10,000 and 365,000 patients (ENGINE=spark: beside a Spark build)
 	$(BIN)/python -m bench
 
 clean: ## remove dbt's and the tools' caches (not the warehouse or the export)

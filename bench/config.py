@@ -13,6 +13,8 @@ DEFAULT_SEED = 42
 # A stage measured at or above this many seconds is not repeated: one run of a slow stage is already a stable
 # number, and repeating it would keep the shared machine busy for little gain.
 DEFAULT_SLOW_SECONDS = 60.0
+# ENGINE=spark (make bench ENGINE=spark) adds a whole build on local Spark beside DuckDB's at every tier.
+ENGINES = ("duckdb", "spark")
 
 
 class BenchConfigError(ValueError):
@@ -28,6 +30,7 @@ class BenchConfig:
     slow_seconds: float
     out_dir: Path
     work_dir: Path
+    engine: str = "duckdb"
 
 
 def _whole_number(name: str, text: str, minimum: int = 1) -> int:
@@ -58,10 +61,17 @@ def parse_tiers(text: str) -> tuple[int, ...]:
     return tiers
 
 
+def parse_engine(text: str) -> str:
+    engine = text.strip() or ENGINES[0]
+    if engine not in ENGINES:
+        raise BenchConfigError(f"ENGINE: {text!r} is not one of {', '.join(ENGINES)}")
+    return engine
+
+
 def config_from_env(env: Mapping[str, str], repo_root: Path) -> BenchConfig:
     """Settings: BENCH_TIERS, BENCH_REPEATS, BENCH_FLOOR_REPEATS, BENCH_SEED, BENCH_SLOW_SECONDS,
-    BENCH_OUT (where benchmarks.md/.json go, default docs/) and BENCH_WORKDIR (warehouses and dbt
-    artefacts, default bench/out/, which git ignores)."""
+    BENCH_OUT (where benchmarks.md/.json go, default docs/), BENCH_WORKDIR (warehouses and dbt
+    artefacts, default bench/out/, which git ignores) and ENGINE (spark adds a Spark build per tier)."""
     tiers = parse_tiers(env["BENCH_TIERS"]) if "BENCH_TIERS" in env else DEFAULT_TIERS
     return BenchConfig(
         tiers=tiers,
@@ -73,4 +83,5 @@ def config_from_env(env: Mapping[str, str], repo_root: Path) -> BenchConfig:
                                                                    str(DEFAULT_SLOW_SECONDS))),
         out_dir=Path(env.get("BENCH_OUT", str(repo_root / "docs"))).resolve(),
         work_dir=Path(env.get("BENCH_WORKDIR", str(repo_root / "bench" / "out"))).resolve(),
+        engine=parse_engine(env.get("ENGINE", ENGINES[0])),
     )

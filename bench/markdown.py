@@ -60,6 +60,29 @@ def _floor_section(rows: Sequence[Row]) -> list[str]:
     return lines
 
 
+def _engines_section(rows: Sequence[Row]) -> list[str]:
+    """DuckDB's whole build beside local Spark's of the same tier (ENGINE=spark runs only). Spark's includes
+    copying the raw tables in and its several dbt and JVM start-ups, as make build ENGINE=spark does."""
+    by_key = {(row["tier"], row["stage"]): row for row in rows}
+    tiers = sorted({tier for tier, stage in by_key if stage == "spark_build"})
+    if not tiers:
+        return ["Not measured in this run: `make bench ENGINE=spark` adds a whole build on local Spark to "
+                "each tier."]
+    lines = ["| tier | DuckDB dbt build, median s | CPU s | local Spark build, median s | CPU s "
+             "| Spark / DuckDB (wall) | Spark dbt statuses |",
+             "|---:|---:|---:|---:|---:|---:|---|"]
+    for tier in tiers:
+        duck, spark = by_key.get((tier, "dbt_build")), by_key[(tier, "spark_build")]
+        statuses = ", ".join(f"{n} {status.lower()}"
+                             for status, n in sorted(spark["details"].get("dbt_statuses", {}).items()))
+        duck_wall, duck_cpu, ratio = ((f"{duck['median_s']:.2f}", f"{duck['median_cpu_s']:.2f}",
+                                       f"{spark['median_s'] / duck['median_s']:.1f}×") if duck
+                                      else ("—", "—", "—"))
+        lines.append(f"| {tier:,} | {duck_wall} | {duck_cpu} | {spark['median_s']:.2f} "
+                     f"| {spark['median_cpu_s']:.2f} | {ratio} | {statuses} |")
+    return lines
+
+
 def _mismatch_text(equality: Mapping[str, object]) -> str:
     parts = [f"{equality['rows_floor']:,} vs {equality['rows_features']:,} rows",
              f"{equality['mismatched_rows']:,} rows differ"]
@@ -177,7 +200,7 @@ def render(payload: Mapping[str, object]) -> str:
         "`make bench` runs the tiers 10,000 and 365,000 (MIMIC-IV's size); "
         "`BENCH_TIERS=10000,365000,3650000 make bench` adds 3.65 million. Other settings: "
         "`BENCH_REPEATS`, `BENCH_FLOOR_REPEATS`, `BENCH_SEED`, `BENCH_SLOW_SECONDS`, "
-        "`BENCH_OUT` (this folder), `BENCH_WORKDIR`.",
+        "`BENCH_OUT` (this folder), `BENCH_WORKDIR`; `make bench ENGINE=spark` adds a build on local Spark.",
         "",
         "## Machine",
         "",
@@ -190,6 +213,10 @@ def render(payload: Mapping[str, object]) -> str:
         "## Feature models against the floor",
         "",
         *_floor_section(rows),
+        "",
+        "## DuckDB and local Spark",
+        "",
+        *_engines_section(rows),
         "",
         "## Checks",
         "",

@@ -15,6 +15,9 @@ Stages, in the order they run on one warehouse per tier:
   dbt_build     one `dbt build` of the whole project, as users run it, on a copy of the warehouse the stages
                 above built (every model is rebuilt, every test run; the copy keeps the row counts of the
                 stages above true of the tier's warehouse, since each build adds to the snapshots)
+  spark_build   with ENGINE=spark only: `make build ENGINE=spark` on the tier's raw tables (copied into a
+                fresh local Spark warehouse, dbt build on Spark, the Python models' code on the driver), the
+                same project DuckDB builds in dbt_build
 
 The three split `dbt build` stages divide the project's DAG in build order: what comes before the Python
 models, the Python models and their dependants, the BI marts and theirs. Together they build every model,
@@ -46,6 +49,7 @@ from bench.measure import (
 )
 from bench.warehouse import count_rows, differing_rows, remove_database, tables_in_schemas
 from generator.schema import RAW_SCHEMAS, RAW_TABLES, TRUTH_SCHEMA
+from report.run import BUILD_RESULT
 
 _PYTHON_MODELS = "path:models_py"
 _BI_MODELS = "path:dbt_project/models/marts/bi"
@@ -76,6 +80,7 @@ STAGE_LABELS: Mapping[str, str] = {
     "clustering": "clustering (dbt Python models + dependants)",
     "marts_export": "BI marts + publish",
     "dbt_build": "dbt build (whole project, one invocation)",
+    "spark_build": "build on local Spark (make build ENGINE=spark)",
 }
 
 
@@ -288,6 +293,27 @@ def bench_marts_export(ctx: TierContext) -> StageResult:
     return _result(ctx, "marts_export", runs, count_rows(ctx.warehouse, invocations[-1].relations()), details)
 
 
+def bench_spark_build(ctx: TierContext) -> StageResult:
+    """The whole Spark build as a user runs it (report.run's build step), into a fresh Spark folder per
+    run: the raw tables copied in, every model, test and unit test. The dbt statuses are the step's record."""
+    spark_root = ctx.root / "spark"
+    statuses: list[dict[str, int]] = []
+
+    def once() -> ProcessRun:
+        if spark_root.exists():
+            shutil.rmtree(spark_root)
+        env = {**ctx.env(ctx.warehouse), "ENGINE": "spark", "SPARK_DIR": str(spark_root / "warehouse"),
+               "RUN_LOG_DIR": str(spark_root / "logs"), "SETTINGS": str(spark_root / "no-settings.yml"),
+               "DBT_TARGET_PATH": str(spark_root / "target"), "DBT_LOG_PATH": str(spark_root / "dbt_logs")}
+        run = run_measured(python_module_cmd("report.run", "build"), env=env, cwd=ctx.repo_root,
+                           log_path=ctx.log("spark_build"))
+        statuses.append(json.loads((spark_root / "logs" / BUILD_RESULT).read_text())["statuses"])
+        return run
+
+    runs = ctx.repeat(once)
+    return _result(ctx, "spark_build", runs, {}, {"dbt_statuses": statuses[-1]})
+
+
 @dataclass(frozen=True)
 class StageFailure:
     stage: str
@@ -331,6 +357,8 @@ def bench_tier(tier: int, config: BenchConfig, repo_root: Path,
         ("marts_export", lambda: bench_marts_export(ctx)),
         ("dbt_build", lambda: bench_dbt_build(ctx)),
     ]
+    if config.engine == "spark":
+        steps.append(("spark_build", lambda: bench_spark_build(ctx)))
     results = []
     for stage, step in steps:
         progress(f"tier {tier:,}: {STAGE_LABELS[stage]} ...")

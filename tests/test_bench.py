@@ -51,6 +51,13 @@ def test_defaults_and_overrides(tmp_path: Path) -> None:
     assert (custom.tiers, custom.repeats, custom.out_dir) == ((300,), 1, tmp_path)
 
 
+def test_the_engine_setting_adds_spark_or_is_refused() -> None:
+    assert config_from_env({}, REPO_ROOT).engine == "duckdb"
+    assert config_from_env({"ENGINE": "spark"}, REPO_ROOT).engine == "spark"
+    with pytest.raises(BenchConfigError, match="ENGINE: 'postgres' is not one of duckdb, spark"):
+        config_from_env({"ENGINE": "postgres"}, REPO_ROOT)
+
+
 @pytest.mark.parametrize("name", ["BENCH_REPEATS", "BENCH_FLOOR_REPEATS", "BENCH_SLOW_SECONDS"])
 def test_bad_numbers_are_refused(name: str) -> None:
     with pytest.raises(BenchConfigError, match=name):
@@ -213,6 +220,17 @@ def test_markdown_is_rendered_again_from_the_json_alone(tmp_path: Path) -> None:
     data.write_text(json.dumps(payload, default=str))
     assert markdown_main([str(data)]) == 0
     assert "| 365,000 | generate (synthetic raw tables) | 5.00 |" in (tmp_path / "benchmarks.md").read_text()
+
+
+def test_spark_builds_are_shown_beside_duckdbs() -> None:
+    def markdown(stages: list[StageResult]) -> str:
+        payload = report_payload(tier_rows(stages), [], {"date": "today"}, config_from_env({}, REPO_ROOT))
+        return render(json.loads(json.dumps(payload)))
+
+    stages = [_stage("dbt_build", 50.0, 4000),
+              _stage("spark_build", 400.0, 3000, {"dbt_statuses": {"PASS": 7}})]
+    assert "| 365,000 | 50.00 | 75.00 | 400.00 | 600.00 | 8.0× | 7 pass |" in markdown(stages)
+    assert "Not measured in this run: `make bench ENGINE=spark`" in markdown(stages[:1])
 
 
 def test_every_target_names_a_stage_the_report_has() -> None:
