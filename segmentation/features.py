@@ -10,7 +10,7 @@ of that weight splits every profile into a female and a male half without changi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -92,9 +92,7 @@ class FeatureMatrix:
 
     subject_ids: np.ndarray
     standardized: np.ndarray
-    columns: tuple[str, ...]
-    means: np.ndarray
-    scales: np.ndarray
+    standardization: Standardization
 
 
 def feature_spec(column: str) -> FeatureSpec:
@@ -137,8 +135,32 @@ def raw_feature_values(frame: pd.DataFrame, spec: FeatureSpec) -> np.ndarray:
         raise FeatureError(f"{SOURCE_NAME}.{spec.column} is not numeric: {error}") from error
 
 
-def filled_feature_values(frame: pd.DataFrame, spec: FeatureSpec) -> np.ndarray:
-    """Original-unit values with the spec's documented NULL fill; an unexpected NULL is an error."""
+def column_maxima(frame: pd.DataFrame, specs: Sequence[FeatureSpec]) -> np.ndarray:
+    """The largest value in original units of every column filled with its maximum (NaN when the column has no
+    value here, and for the other columns). The maximum of parts is the maximum of the whole, so a population
+    split into partitions gives the same fills."""
+    maxima = np.full(len(specs), np.nan)
+    for position, spec in enumerate(specs):
+        values = raw_feature_values(frame, spec) if spec.null_fill == "max" else np.empty(0)
+        if (~np.isnan(values)).any():
+            maxima[position] = np.nanmax(values)
+    return maxima
+
+
+def null_fills(maxima: np.ndarray, specs: Sequence[FeatureSpec]) -> np.ndarray:
+    """The value a NULL takes in each column, from the population's `column_maxima`: 0 for "zero" and for a
+    "max" column without any value, NaN where a NULL is an error."""
+    fills = np.full(len(specs), np.nan)
+    for position, spec in enumerate(specs):
+        if spec.null_fill == "zero" or (spec.null_fill == "max" and np.isnan(maxima[position])):
+            fills[position] = 0.0
+        elif spec.null_fill == "max":
+            fills[position] = maxima[position]
+    return fills
+
+
+def filled_feature_values(frame: pd.DataFrame, spec: FeatureSpec, fill: float) -> np.ndarray:
+    """Original-unit values with the population's NULL fill for the column; an unexpected NULL is an error."""
     values = raw_feature_values(frame, spec)
     nulls = np.isnan(values)
     if not nulls.any():
@@ -149,12 +171,11 @@ def filled_feature_values(frame: pd.DataFrame, spec: FeatureSpec) -> np.ndarray:
             f"{SOURCE_NAME}.{spec.column} is NULL for {int(nulls.sum())} patient(s), e.g. subject_id "
             f"{examples}; the contract allows no NULL there"
         )
-    fill = 0.0 if spec.null_fill == "zero" or nulls.all() else float(np.nanmax(values))
     return np.where(nulls, fill, values)
 
 
-def transformed_feature_values(frame: pd.DataFrame, spec: FeatureSpec) -> np.ndarray:
-    values = filled_feature_values(frame, spec)
+def transformed_feature_values(frame: pd.DataFrame, spec: FeatureSpec, fill: float) -> np.ndarray:
+    values = filled_feature_values(frame, spec, fill)
     if spec.transform == "identity":
         return values
     negative = values < 0
@@ -167,24 +188,93 @@ def transformed_feature_values(frame: pd.DataFrame, spec: FeatureSpec) -> np.nda
     return np.log1p(values)
 
 
-def build_feature_matrix(frame: pd.DataFrame, columns: Sequence[str]) -> FeatureMatrix:
+def transformed_matrix(frame: pd.DataFrame, specs: Sequence[FeatureSpec], fills: np.ndarray) -> np.ndarray:
+    """Rows of `frame` as filled and transformed clustering features (before standardization)."""
+    return np.column_stack([transformed_feature_values(frame, spec, float(fill))
+                            for spec, fill in zip(specs, fills, strict=True)])
+
+
+def add_rows(total: np.ndarray | None, rows: np.ndarray) -> np.ndarray | None:
+    """`total` plus every row of `rows`, added one row after another (None: no row added yet).
+
+    Floating-point sums depend on the order of their terms. numpy sums the rows of a matrix of two or more
+    columns in this order, so folding a matrix block by block gives its column sums to the last bit, whatever
+    the blocks (a single column numpy would sum pairwise, which needs the whole column at once).
+    """
+    if len(rows) == 0:
+        return total
+    stacked = rows if total is None else np.vstack([total, rows])
+    return np.add.accumulate(stacked, axis=0)[-1]
+
+
+def column_sums(blocks: Iterable[np.ndarray], width: int) -> np.ndarray:
+    total: np.ndarray | None = None
+    for block in blocks:
+        total = add_rows(total, block)
+    return np.zeros(width) if total is None else total
+
+
+def column_means(sums: np.ndarray, n_patients: int) -> np.ndarray:
+    return sums / n_patients if n_patients else np.zeros(len(sums))
+
+
+def squared_deviations(transformed: np.ndarray, means: np.ndarray) -> np.ndarray:
+    deviations = transformed - means
+    return deviations * deviations
+
+
+@dataclass(frozen=True)
+class Standardization:
+    """What turns a patient's features into clustering coordinates, fitted once on the whole population: the
+    value a NULL takes, and the mean and scale of every transformed column. Applied to any part of the
+    population (a chunk, a partition) it gives exactly that part's rows of the whole matrix: every step after
+    the fit works value by value."""
+
+    columns: tuple[str, ...]
+    fills: np.ndarray
+    means: np.ndarray
+    scales: np.ndarray
+
+    @classmethod
+    def from_sums(cls, columns: Sequence[str], fills: np.ndarray, n_patients: int, sums: np.ndarray,
+                  squared_deviation_sums: np.ndarray) -> Standardization:
+        """From the population's column sums and sums of `squared_deviations` (each added in subject_id order
+        by `add_rows`), divided as numpy's mean and population standard deviation divide them. A constant
+        column has no spread to standardize: it is centred to 0 and keeps unit scale, so it adds no distance
+        between patients."""
+        spreads = np.sqrt(squared_deviation_sums / n_patients) if n_patients else np.zeros(len(columns))
+        return cls(columns=tuple(columns), fills=fills, means=column_means(sums, n_patients),
+                   scales=np.where(spreads > 0, spreads, 1.0))
+
+    def transformed(self, frame: pd.DataFrame) -> np.ndarray:
+        return transformed_matrix(frame, [feature_spec(column) for column in self.columns], self.fills)
+
+    def standardize(self, transformed: np.ndarray) -> np.ndarray:
+        return (transformed - self.means) / self.scales
+
+
+def row_blocks(matrix: np.ndarray, block_rows: int) -> Iterator[np.ndarray]:
+    return (matrix[start:start + block_rows] for start in range(0, len(matrix), block_rows))
+
+
+def build_feature_matrix(frame: pd.DataFrame, columns: Sequence[str], block_rows: int) -> FeatureMatrix:
     """Transform and standardize `columns` of an already validated, sorted frame.
 
-    The scaling is fitted once on the whole population and applied to every patient. A constant column has no
-    spread to standardize: it is centred to 0 and keeps unit scale, so it adds no distance between patients.
+    The scaling is fitted once on the whole population and applied to every patient. The sums are folded
+    `block_rows` rows at a time, which bounds the extra memory and does not change them.
     """
     specs = [feature_spec(column) for column in columns]
-    raw = np.column_stack([transformed_feature_values(frame, spec) for spec in specs])
-    has_rows = len(frame) > 0
-    means = raw.mean(axis=0) if has_rows else np.zeros(len(specs))
-    spreads = raw.std(axis=0) if has_rows else np.zeros(len(specs))
-    scales = np.where(spreads > 0, spreads, 1.0)
+    fills = null_fills(column_maxima(frame, specs), specs)
+    raw = transformed_matrix(frame, specs, fills)
+    sums = column_sums(row_blocks(raw, block_rows), len(specs))
+    means = column_means(sums, len(frame))
+    squares = column_sums((squared_deviations(block, means) for block in row_blocks(raw, block_rows)),
+                          len(specs))
+    standardization = Standardization.from_sums(columns, fills, len(frame), sums, squares)
     return FeatureMatrix(
         subject_ids=frame["subject_id"].to_numpy(),
-        standardized=(raw - means) / scales,
-        columns=tuple(columns),
-        means=means,
-        scales=scales,
+        standardized=standardization.standardize(raw),
+        standardization=standardization,
     )
 
 

@@ -8,18 +8,21 @@ the selected segments.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
+from segmentation.algorithms import Assignment
 from segmentation.config import ALGORITHMS, ClusteringConfig
 from segmentation.evaluation import RULE_BASED, evaluate
 from segmentation.features import (
     CATALOGUE,
     FeatureError,
     FeatureMatrix,
+    Standardization,
     build_feature_matrix,
     validate_patient_frame,
 )
@@ -29,6 +32,7 @@ from segmentation.stored import EVALUATION_SOURCE, load_model, sample_fingerprin
 
 TRUTH_SOURCE = "source synthetic_truth.patient_archetypes"  # as dbt's lineage names it, for messages
 RULE_SEGMENTS_SOURCE = "marts.patient_rule_segments"
+RULE_SEGMENT_COLUMNS: tuple[str, ...] = ("subject_id", "segment_priority", "segment_name")
 SEGMENT_COLUMNS: tuple[str, ...] = (
     "subject_id", "segment_id", "segment_name", "segmentation_method", "selected_algorithm",
     *(f"{algorithm}_label" for algorithm in ALGORITHMS),
@@ -63,7 +67,7 @@ def sample_rows(n: int, config: ClusteringConfig) -> np.ndarray:
 
 def prepare(features: pd.DataFrame, config: ClusteringConfig) -> Population:
     frame = validate_patient_frame(features, [spec.column for spec in CATALOGUE])
-    return Population(frame=frame, matrix=build_feature_matrix(frame, config.features),
+    return Population(frame=frame, matrix=build_feature_matrix(frame, config.features, config.chunk_size),
                       sample=sample_rows(len(frame), config))
 
 
@@ -117,43 +121,64 @@ def chosen_models(evaluation: pd.DataFrame,
     return models, (str(selected.iloc[0]) if len(selected) else None)
 
 
-def rule_segment_ids(frame: pd.DataFrame, rule_segments: pd.DataFrame) -> tuple[np.ndarray, pd.Series]:
-    """Each patient's rule-based segment (id = its priority) in frame order, and the names by id."""
-    missing = [column for column in ("subject_id", "segment_priority", "segment_name")
-               if column not in rule_segments.columns]
+def check_rule_segment_columns(columns: Iterable[str]) -> None:
+    missing = [column for column in RULE_SEGMENT_COLUMNS if column not in set(columns)]
     if missing:
         raise FeatureError(f"{RULE_SEGMENTS_SOURCE} lacks column(s) {', '.join(missing)}")
+
+
+def rule_segments_mismatch() -> FeatureError:
+    return FeatureError(f"{RULE_SEGMENTS_SOURCE} must hold exactly one row per patient of "
+                        "marts.patient_features: rebuild it")
+
+
+def rule_segment_names(rule_segments: pd.DataFrame) -> pd.Series:
+    """Rule-based segment names by id (the segment's priority), from the first row of each."""
+    return rule_segments.drop_duplicates("segment_priority").set_index("segment_priority")["segment_name"]
+
+
+def rule_segment_ids(frame: pd.DataFrame, rule_segments: pd.DataFrame) -> tuple[np.ndarray, pd.Series]:
+    """Each patient's rule-based segment (id = its priority) in frame order, and the names by id."""
+    check_rule_segment_columns(rule_segments.columns)
     by_patient = rule_segments.drop_duplicates("subject_id").set_index("subject_id")
     priorities = by_patient["segment_priority"].reindex(frame["subject_id"])
     if priorities.isna().any() or len(by_patient) != len(rule_segments):
-        raise FeatureError(f"{RULE_SEGMENTS_SOURCE} must hold exactly one row per patient of "
-                           "marts.patient_features: rebuild it")
-    names = by_patient.drop_duplicates("segment_priority").set_index("segment_priority")["segment_name"]
-    return priorities.to_numpy(dtype=np.int64), names
+        raise rule_segments_mismatch()
+    return priorities.to_numpy(dtype=np.int64), rule_segment_names(by_patient)
 
 
-def segment_patients(features: pd.DataFrame, evaluation: pd.DataFrame, naming_rules: pd.DataFrame,
-                     rule_segments: pd.DataFrame, config: ClusteringConfig) -> pd.DataFrame:
-    """patient_segments: every patient once, with the segment of record (the selected clustering's, or the
-    rule-based one when no clustering qualified) and each algorithm's label."""
-    population = prepare(features, config)
-    models, selected = chosen_models(evaluation, config)
-    fingerprint = population.fingerprint
+def stored_assignments(models: dict[str, object], config: ClusteringConfig, fingerprint: str,
+                       sample_values: np.ndarray) -> dict[str, Assignment]:
+    """Each configured algorithm's stored model (`chosen_models`), checked against the current sample."""
+    return {algorithm: load_model(models[algorithm], algorithm, config.features, fingerprint, sample_values)
+            for algorithm in config.algorithms}
+
+
+def label_columns(standardized: np.ndarray, assignments: dict[str, Assignment],
+                  config: ClusteringConfig) -> dict[str, np.ndarray]:
+    """Each algorithm's label of every row, as `<algorithm>_label`."""
     with threadpool_limits(limits=config.threads):
-        labels = {
-            f"{algorithm}_label": load_model(models[algorithm], algorithm, config.features, fingerprint,
-                                             population.sample_values).assign(
-                population.matrix.standardized, config.chunk_size)
-            for algorithm in config.algorithms
-        }
-    if selected is None:
-        segment_ids, names = rule_segment_ids(population.frame, rule_segments)
-    else:
-        segment_ids = labels[f"{selected}_label"]
-        statistics = segment_statistics(population.frame, segment_ids, config.chunk_size)
-        names = name_segments(statistics, naming_rules, config.noise_segment_name)
+        return {f"{algorithm}_label": assignment.assign(standardized, config.chunk_size)
+                for algorithm, assignment in assignments.items()}
+
+
+def label_patients(patients: pd.DataFrame, standardization: Standardization,
+                   assignments: dict[str, Assignment], config: ClusteringConfig) -> pd.DataFrame:
+    """subject_id and each algorithm's label of some patients of the population (any part of it, in any row
+    order), in subject_id order: their rows of what `segment_patients` labels on the whole population, since
+    `standardization` is the population's."""
+    frame = validate_patient_frame(patients, config.features)
+    standardized = standardization.standardize(standardization.transformed(frame))
+    return pd.DataFrame({"subject_id": frame["subject_id"].to_numpy(),
+                         **label_columns(standardized, assignments, config)})
+
+
+def segment_frame(subject_ids: np.ndarray, segment_ids: np.ndarray, names: pd.Series,
+                  labels: dict[str, np.ndarray], selected: str | None) -> pd.DataFrame:
+    """patient_segments' rows: the segment of record with its name (`names` by segment id), how it was found,
+    and the label of every configured algorithm (NULL for the others)."""
     frame = pd.DataFrame({
-        "subject_id": population.frame["subject_id"].to_numpy(),
+        "subject_id": subject_ids,
         "segment_id": segment_ids,
         "segment_name": names.reindex(segment_ids).to_numpy(),
         "segmentation_method": RULE_BASED if selected is None else selected,
@@ -166,6 +191,23 @@ def segment_patients(features: pd.DataFrame, evaluation: pd.DataFrame, naming_ru
         values = labels[column] if configured else np.zeros(len(frame), dtype=np.int64)
         frame[column] = pd.arrays.IntegerArray(values, np.full(len(frame), not configured))
     return frame.loc[:, list(SEGMENT_COLUMNS)]
+
+
+def segment_patients(features: pd.DataFrame, evaluation: pd.DataFrame, naming_rules: pd.DataFrame,
+                     rule_segments: pd.DataFrame, config: ClusteringConfig) -> pd.DataFrame:
+    """patient_segments: every patient once, with the segment of record (the selected clustering's, or the
+    rule-based one when no clustering qualified) and each algorithm's label."""
+    population = prepare(features, config)
+    models, selected = chosen_models(evaluation, config)
+    assignments = stored_assignments(models, config, population.fingerprint, population.sample_values)
+    labels = label_columns(population.matrix.standardized, assignments, config)
+    if selected is None:
+        segment_ids, names = rule_segment_ids(population.frame, rule_segments)
+    else:
+        segment_ids = labels[f"{selected}_label"]
+        statistics = segment_statistics(population.frame, segment_ids, config.chunk_size)
+        names = name_segments(statistics, naming_rules, config.noise_segment_name)
+    return segment_frame(population.frame["subject_id"].to_numpy(), segment_ids, names, labels, selected)
 
 
 def segment_names(segments: pd.DataFrame) -> pd.Series:

@@ -8,7 +8,7 @@ within the segment nor within the rest has no defined standardized difference (N
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -21,20 +21,28 @@ STATISTIC_COLUMNS: tuple[str, ...] = (
 )
 
 
-def _moments(features: pd.DataFrame, codes: np.ndarray, n_segments: int,
-             chunk_size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+Moments = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+def chunk_moments(features: pd.DataFrame, codes: np.ndarray, n_segments: int) -> Moments:
     """Non-NULL count, sum and sum of squares of every catalogue feature per segment code (segments x
-    features), accumulated over row chunks so that memory stays bounded on large populations."""
+    features) over the rows of one chunk."""
+    values = profile_values(features).to_numpy(dtype=float)
+    membership = (codes[:, None] == np.arange(n_segments)).astype(float).T
+    present = ~np.isnan(values)
+    filled = np.where(present, values, 0.0)
+    return membership @ present, membership @ filled, membership @ (filled * filled)
+
+
+def add_moments(chunks: Iterable[Moments], n_segments: int) -> Moments:
+    """The chunks' moments added up in the order given (the order of the chunks in the population: float sums
+    depend on it)."""
     shape = (n_segments, len(CATALOGUE))
     count, total, squares = np.zeros(shape), np.zeros(shape), np.zeros(shape)
-    for start in range(0, len(features), chunk_size):
-        values = profile_values(features.iloc[start:start + chunk_size]).to_numpy(dtype=float)
-        membership = (codes[start:start + chunk_size, None] == np.arange(n_segments)).astype(float).T
-        present = ~np.isnan(values)
-        filled = np.where(present, values, 0.0)
-        count += membership @ present
-        total += membership @ filled
-        squares += membership @ (filled * filled)
+    for chunk_count, chunk_total, chunk_squares in chunks:
+        count += chunk_count
+        total += chunk_total
+        squares += chunk_squares
     return count, total, squares
 
 
@@ -45,10 +53,20 @@ def _variance(count: np.ndarray, total: np.ndarray, squares: np.ndarray) -> np.n
 
 
 def segment_statistics(features: pd.DataFrame, segment_ids: np.ndarray, chunk_size: int) -> pd.DataFrame:
-    """One row per segment and catalogue feature (long format, see STATISTIC_COLUMNS)."""
+    """One row per segment and catalogue feature (long format, see STATISTIC_COLUMNS), accumulated over row
+    chunks so that memory stays bounded on large populations."""
     segments, codes = np.unique(segment_ids, return_inverse=True)
-    seg_count, seg_total, seg_squares = _moments(features, codes, len(segments), chunk_size)
-    all_count, all_total, all_squares = (moment.sum(axis=0) for moment in (seg_count, seg_total, seg_squares))
+    chunks = (chunk_moments(features.iloc[start:start + chunk_size], codes[start:start + chunk_size],
+                            len(segments))
+              for start in range(0, len(features), chunk_size))
+    moments = add_moments(chunks, len(segments))
+    return statistics_from_moments(segments, np.bincount(codes, minlength=len(segments)), moments)
+
+
+def statistics_from_moments(segments: np.ndarray, sizes: np.ndarray, moments: Moments) -> pd.DataFrame:
+    """segment_statistics from each segment's size and moments (`add_moments` over the population)."""
+    seg_count, seg_total, seg_squares = moments
+    all_count, all_total, all_squares = (moment.sum(axis=0) for moment in moments)
     rest_count = all_count - seg_count
     rest_total = all_total - seg_total
     rest_squares = all_squares - seg_squares
@@ -62,13 +80,12 @@ def segment_statistics(features: pd.DataFrame, segment_ids: np.ndarray, chunk_si
         ) / (seg_count + rest_count - 2)
         pooled_sd = np.sqrt(np.where((seg_count > 0) & (rest_count > 0), pooled_variance, np.nan))
         smd = np.where(pooled_sd > 0, (seg_mean - rest_mean) / pooled_sd, np.nan)
-    sizes = np.bincount(codes, minlength=len(segments))
     n_features = len(CATALOGUE)
     return pd.DataFrame({
         "segment_id": np.repeat(segments, n_features),
         "feature": np.tile([spec.column for spec in CATALOGUE], len(segments)),
         "segment_size": np.repeat(sizes, n_features),
-        "segment_share": np.repeat(sizes / max(len(segment_ids), 1), n_features),
+        "segment_share": np.repeat(sizes / max(int(sizes.sum()), 1), n_features),
         "segment_mean": seg_mean.ravel(),
         "rest_mean": rest_mean.ravel(),
         "population_mean": population_mean.ravel(),

@@ -299,7 +299,8 @@ def test_no_patients_give_empty_segments_and_explained_rows(population: Frames
 
 def test_a_constant_feature_adds_no_distance(population: Frames) -> None:
     features = population[0].assign(has_behavioral_health=False)
-    matrix = build_feature_matrix(validate_patient_frame(features, ["has_behavioral_health"]), FAST.features)
+    matrix = build_feature_matrix(validate_patient_frame(features, ["has_behavioral_health"]), FAST.features,
+                                  FAST.chunk_size)
     column = matrix.standardized[:, FAST.features.index("has_behavioral_health")]
     assert (column == 0).all()
     evaluation, segments = run_stage(features, FAST)
@@ -368,8 +369,8 @@ def test_negative_count_is_refused(population: Frames) -> None:
 
 def test_documented_null_fills(population: Frames) -> None:
     features = validate_patient_frame(population[0], ["subject_id"])
-    matrix = build_feature_matrix(features, ["charlson_max", "days_since_last_admission"])
-    raw = matrix.standardized * matrix.scales + matrix.means
+    matrix = build_feature_matrix(features, ["charlson_max", "days_since_last_admission"], FAST.chunk_size)
+    raw = matrix.standardized * matrix.standardization.scales + matrix.standardization.means
     no_admission = features["n_admissions"].to_numpy() == 0
     assert (raw[no_admission, 0] == 0).all()
     longest_gap = np.log1p(features["days_since_last_admission"].max())
