@@ -267,11 +267,29 @@ def check_engine(config: Config) -> None:
             raise StepError("ENGINE=spark needs the Spark extras: make setup-spark") from error
 
 
-def keep_artefacts(config: Config, folder: Path) -> None:
-    """Keep the run_results.json and manifest.json the dbt command just wrote, for spark_engine.bi_tables."""
+def artefact_times(config: Config) -> dict[str, int | None]:
+    """When dbt last wrote each artefact a Spark build keeps (None: never), to tell its next write."""
+    paths = {name: config.target_path / name for name in (RUN_RESULTS_FILE, MANIFEST_FILE)}
+    return {name: path.stat().st_mtime_ns if path.is_file() else None for name, path in paths.items()}
+
+
+def keep_artefacts(config: Config, folder: Path, before: dict[str, int | None]) -> None:
+    """Keep the run_results.json and manifest.json the dbt command just wrote (`before`: their times before
+    it), for spark_engine.bi_tables. One the command did not rewrite is another command's and would log the
+    wrong build: the step stops instead."""
     folder.mkdir(parents=True)
-    for name in (RUN_RESULTS_FILE, MANIFEST_FILE):
+    for name, written in artefact_times(config).items():
+        if written is None or written == before[name]:
+            raise StepError(f"dbt build wrote no {config.target_path / name} (a --target-path in DBT_FLAGS? "
+                            "set DBT_TARGET_PATH instead): the Spark build cannot be recorded")
         shutil.copyfile(config.target_path / name, folder / name)
+
+
+def spark_dbt_build(config: Config, result: BuildResult, folder: Path, *selection: str) -> None:
+    """One dbt build on Spark, its artefacts kept in `folder`."""
+    before = artefact_times(config)
+    stream(dbt_build_command(config, *selection), config, build_progress(result))
+    keep_artefacts(config, folder, before)
 
 
 def spark_build(config: Config, result: BuildResult) -> None:
@@ -288,16 +306,14 @@ def spark_build(config: Config, result: BuildResult) -> None:
     lines = stream([config.python, "-m", "spark_engine.raw_tables", "--db", str(config.warehouse)], config)
     done(started, lines[-1].strip() if lines else "")
     last = (f"tag:{DRIVER_TAG}+", f"config.schema:{BI_SCHEMA}")
-    stream(dbt_build_command(config, "--exclude", *last), config, build_progress(result))
-    keep_artefacts(config, config.spark_commands / "1")
+    spark_dbt_build(config, result, config.spark_commands / "1", "--exclude", *last)
     started = announce("Clustering and risk validation on the Spark driver (the dbt Python models' logic)")
     flags = dbt_flags(config.settings, config.dbt_flags)
     # Only the vars reach the Python models' configs (other DBT_FLAGS, a selection say, are for dbt build).
     vars_flags = flags[flags.index(VARS_FLAG):flags.index(VARS_FLAG) + 2] if VARS_FLAG in flags else []
     lines = stream([config.python, "-m", "spark_engine.python_models", *vars_flags], config)
     done(started, lines[-1].strip() if lines else "")
-    stream(dbt_build_command(config, "--select", *last), config, build_progress(result))
-    keep_artefacts(config, config.spark_commands / "2")
+    spark_dbt_build(config, result, config.spark_commands / "2", "--select", *last)
     started = announce(f"Copying the BI marts and the build log from Spark into {config.warehouse}")
     lines = stream([config.python, "-m", "spark_engine.bi_tables", "--db", str(config.warehouse),
                     "--runs", str(config.spark_commands)], config)

@@ -4,6 +4,7 @@ here, and python -m publish's own check (publish/build_check.py) judges the resu
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import datetime
 from pathlib import Path
@@ -16,6 +17,7 @@ from conftest import REPO_ROOT
 
 from generator.load_log import record_load
 from publish.build_check import StaleBuildError, check_complete_build
+from report.run import Config, StepError, artefact_times, keep_artefacts
 from spark_engine.bi_tables import LOG_DDL, Column, CopyError, Mart, contract_columns, write_build
 from spark_engine.build_log import (
     BuildLogError,
@@ -213,3 +215,24 @@ def test_the_log_tables_are_those_dbts_hooks_create() -> None:
                 "select table_name, column_name, data_type, is_nullable from duckdb_columns() "
                 "where schema_name = 'pipeline_log' order by table_name, column_index").fetchall())
     assert columns[0] == columns[1] and len(columns[0]) == 17
+
+
+def test_the_build_keeps_only_artefacts_its_dbt_command_wrote(tmp_path: Path) -> None:
+    target = tmp_path / "target"
+    target.mkdir()
+    config = Config(warehouse=tmp_path / "w.duckdb", patients="1", seed="1", mimic_dir="", load_flags="",
+                    dbt_flags="", exports=tmp_path, settings=tmp_path / "s.yml", logs=tmp_path,
+                    target_path=target)
+    with pytest.raises(StepError, match="wrote no"):
+        keep_artefacts(config, tmp_path / "never", artefact_times(config))
+    for name in ("run_results.json", "manifest.json"):
+        (target / name).write_text("{}")
+    before = artefact_times(config)
+    # A file left by an earlier command (a --target-path elsewhere) is not this command's.
+    with pytest.raises(StepError, match="--target-path"):
+        keep_artefacts(config, tmp_path / "stale", before)
+    for name in ("run_results.json", "manifest.json"):
+        (target / name).write_text('{"new": 1}')
+        os.utime(target / name, ns=(before[name] + 1_000_000, before[name] + 1_000_000))
+    keep_artefacts(config, tmp_path / "1", before)
+    assert (tmp_path / "1" / "manifest.json").read_text() == '{"new": 1}'
