@@ -3,9 +3,10 @@ in logs/run.log, one clear line for a warehouse held open elsewhere, and a closi
 
 Steps: data (generate or load), build (dbt build), publish (BI export), docs (dbt docs), report, summary.
 Settings come from the environment make passes on (WAREHOUSE, PATIENTS, SEED, MIMIC_DIR, DBT_FLAGS, EXPORTS,
-SETTINGS, DBT_THREADS, ENGINE): see the Makefile and README. ENGINE=spark builds on Apache Spark
+SETTINGS, DBT_THREADS, ENGINE, SPARK_DIR): see the Makefile and README. ENGINE=spark builds on Apache Spark
 (docs/spark.md): the raw tables are still generated or loaded into the DuckDB file, then copied into Spark
-and built there.
+and built there; the build's BI marts and its log are copied back into the DuckDB file, from which the export
+and the report are made as after a DuckDB build, and the docs describe the Spark build.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 import time
@@ -23,11 +25,13 @@ from pathlib import Path
 
 import duckdb
 
+from publish.export import BI_SCHEMA
 from report.locks import lock_message
 from report.page import REPORT_FILE, write_report
 from report.settings import VARS_FLAG, SettingsError, dbt_flags
 from report.source import ExportMissingError, read_export
 from report.summary import print_summary
+from spark_engine.build_log import MANIFEST_FILE, RUN_RESULTS_FILE
 
 EXIT_ERROR = 1
 # dbt's result lines: "12:00:01  37 of 512 START sql table model staging.stg_x .... [RUN]".
@@ -47,9 +51,10 @@ STAGES = (
     ("snapshot", "segment history (snapshots)"),
 )
 BUILD_RESULT = "last_build.json"
+SPARK_COMMANDS_DIR = "dbt_commands"
 ENGINES = ("duckdb", "spark")
 # dbt's one-file docs page (manifest and catalog inside) opens from disk, where index.html needs a server.
-DOCS_PAGE = "target/static_index.html"
+DOCS_PAGE = "static_index.html"
 
 
 class StepError(RuntimeError):
@@ -68,6 +73,8 @@ class Config:
     settings: Path
     logs: Path
     engine: str = "duckdb"
+    spark_dir: Path = Path("spark-warehouse")
+    target_path: Path = Path("target")
     python: str = sys.executable
 
     @classmethod
@@ -84,6 +91,9 @@ class Config:
             settings=Path(env.get("SETTINGS", "settings.yml")),
             logs=Path(env.get("RUN_LOG_DIR", "logs")),
             engine=env.get("ENGINE", "duckdb").strip() or "duckdb",
+            spark_dir=Path(env.get("SPARK_DIR", "spark-warehouse")),
+            # Where dbt writes its artefacts: the project's target-path, unless DBT_TARGET_PATH is set.
+            target_path=Path(env.get("DBT_TARGET_PATH", "target")),
         )
 
     @property
@@ -97,6 +107,15 @@ class Config:
     @property
     def report_file(self) -> Path:
         return self.exports / REPORT_FILE
+
+    @property
+    def docs_page(self) -> Path:
+        return self.target_path / DOCS_PAGE
+
+    @property
+    def spark_commands(self) -> Path:
+        """The artefacts of the dbt commands of the latest Spark build, one folder per command."""
+        return self.spark_dir / SPARK_COMMANDS_DIR
 
 
 @dataclass
@@ -216,12 +235,17 @@ def build_progress(result: BuildResult) -> Callable[[str], None]:
     return on_line
 
 
+def dbt_command(config: Config) -> list[str]:
+    """dbt on the engine: on Spark with the project's SQL functions registered on its session
+    (spark_engine.run_dbt)."""
+    if config.engine == "spark":
+        return [config.python, "-m", "spark_engine.run_dbt", "--target", "spark"]
+    return [config.dbt]
+
+
 def dbt_build_command(config: Config, *selection: str) -> list[str]:
-    # On Spark, dbt runs with the project's SQL functions registered on its session (spark_engine.run_dbt).
-    dbt = [config.python, "-m", "spark_engine.run_dbt", "--target", "spark"] if config.engine == "spark" \
-        else [config.dbt]
     return [
-        *dbt,
+        *dbt_command(config),
         "build",
         "--project-dir",
         ".",
@@ -243,22 +267,57 @@ def check_engine(config: Config) -> None:
             raise StepError("ENGINE=spark needs the Spark extras: make setup-spark") from error
 
 
+def artefact_times(config: Config) -> dict[str, int | None]:
+    """When dbt last wrote each artefact a Spark build keeps (None: never), to tell its next write."""
+    paths = {name: config.target_path / name for name in (RUN_RESULTS_FILE, MANIFEST_FILE)}
+    return {name: path.stat().st_mtime_ns if path.is_file() else None for name, path in paths.items()}
+
+
+def keep_artefacts(config: Config, folder: Path, before: dict[str, int | None]) -> None:
+    """Keep the run_results.json and manifest.json the dbt command just wrote (`before`: their times before
+    it), for spark_engine.bi_tables. One the command did not rewrite is another command's and would log the
+    wrong build: the step stops instead."""
+    folder.mkdir(parents=True)
+    for name, written in artefact_times(config).items():
+        if written is None or written == before[name]:
+            raise StepError(f"dbt build wrote no {config.target_path / name} (a --target-path in DBT_FLAGS? "
+                            "set DBT_TARGET_PATH instead): the Spark build cannot be recorded")
+        shutil.copyfile(config.target_path / name, folder / name)
+
+
+def spark_dbt_build(config: Config, result: BuildResult, folder: Path, *selection: str) -> None:
+    """One dbt build on Spark, its artefacts kept in `folder`."""
+    before = artefact_times(config)
+    stream(dbt_build_command(config, *selection), config, build_progress(result))
+    keep_artefacts(config, folder, before)
+
+
 def spark_build(config: Config, result: BuildResult) -> None:
     """On Spark: copy the raw tables in, build everything up to the Python models' inputs, run the Python
-    models' logic on the driver (spark_engine.python_models), then build what depends on them."""
+    models' logic on the driver (spark_engine.python_models), then build what depends on them and every BI
+    mart, so that the last dbt command rebuilds all of schema bi, as the export requires of a build
+    (publish/build_check.py). Then copy schema bi and the build's log into the DuckDB file
+    (spark_engine.bi_tables), only after the whole build succeeded: a failed build changes nothing there."""
     from spark_engine.python_models import DRIVER_TAG
 
+    # A failed build leaves no artefacts behind that a later copy could take for a finished build's.
+    shutil.rmtree(config.spark_commands, ignore_errors=True)
     started = announce("Copying the raw tables from DuckDB into Spark")
     lines = stream([config.python, "-m", "spark_engine.raw_tables", "--db", str(config.warehouse)], config)
     done(started, lines[-1].strip() if lines else "")
-    stream(dbt_build_command(config, "--exclude", f"tag:{DRIVER_TAG}+"), config, build_progress(result))
+    last = (f"tag:{DRIVER_TAG}+", f"config.schema:{BI_SCHEMA}")
+    spark_dbt_build(config, result, config.spark_commands / "1", "--exclude", *last)
     started = announce("Clustering and risk validation on the Spark driver (the dbt Python models' logic)")
     flags = dbt_flags(config.settings, config.dbt_flags)
     # Only the vars reach the Python models' configs (other DBT_FLAGS, a selection say, are for dbt build).
     vars_flags = flags[flags.index(VARS_FLAG):flags.index(VARS_FLAG) + 2] if VARS_FLAG in flags else []
     lines = stream([config.python, "-m", "spark_engine.python_models", *vars_flags], config)
     done(started, lines[-1].strip() if lines else "")
-    stream(dbt_build_command(config, "--select", f"tag:{DRIVER_TAG}+"), config, build_progress(result))
+    spark_dbt_build(config, result, config.spark_commands / "2", "--select", *last)
+    started = announce(f"Copying the BI marts and the build log from Spark into {config.warehouse}")
+    lines = stream([config.python, "-m", "spark_engine.bi_tables", "--db", str(config.warehouse),
+                    "--runs", str(config.spark_commands)], config)
+    done(started, lines[-1].strip() if lines else "")
 
 
 def step_build(config: Config) -> None:
@@ -293,11 +352,13 @@ def step_publish(config: Config) -> None:
 
 
 def step_docs(config: Config) -> None:
+    check_engine(config)
     check_unlocked(config.warehouse, write=False)
-    started = announce(f"Generating the dbt docs site ({DOCS_PAGE} opens without a server)")
+    on = " of the Spark build" if config.engine == "spark" else ""
+    started = announce(f"Generating the dbt docs site{on} ({config.docs_page} opens without a server)")
     stream(
         [
-            config.dbt,
+            *dbt_command(config),
             "docs",
             "generate",
             "--static",
@@ -316,7 +377,7 @@ def step_docs(config: Config) -> None:
 def step_report(config: Config) -> None:
     started = announce("Writing the population report")
     try:
-        out = write_report(read_export(config.exports), config.report_file, Path(DOCS_PAGE))
+        out = write_report(read_export(config.exports), config.report_file, config.docs_page)
     except ExportMissingError as error:
         raise StepError(str(error)) from error
     done(started, f"{out} ({out.stat().st_size / 1e6:.1f} MB)")
@@ -325,16 +386,11 @@ def step_report(config: Config) -> None:
 def step_summary(config: Config) -> None:
     result_file = config.logs / BUILD_RESULT
     warnings = json.loads(result_file.read_text())["warnings"] if result_file.is_file() else []
-    if config.engine == "spark":
-        # The BI export and the report read the DuckDB warehouse; a Spark build's marts stay in Spark.
-        statuses = json.loads(result_file.read_text())["statuses"] if result_file.is_file() else {}
-        counts = ", ".join(f"{n} {status.lower()}" for status, n in sorted(statuses.items()))
-        print(f"Built on Spark: {counts or 'nothing'}. The marts are Spark tables (schemas marts, bi) under "
-              f"{os.environ.get('SPARK_DIR', 'spark-warehouse')}/; see docs/spark.md for querying them.")
-        for warning in warnings:
-            print(f"    warning: {warning}")
-        return
-    print_summary(read_export(config.exports), config.report_file, config.log_file, warnings)
+    # Only schema bi comes back into the DuckDB file from Spark; the patient-level tables stay there.
+    engine = [("Engine", f"Apache Spark: schema bi copied into {config.warehouse}, the patient-level marts "
+                         f"are Spark tables under {config.spark_dir}/ (docs/spark.md)")] \
+        if config.engine == "spark" else []
+    print_summary(read_export(config.exports), config.report_file, config.log_file, warnings, engine)
 
 
 STEPS: dict[str, Callable[[Config], None]] = {

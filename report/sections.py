@@ -821,9 +821,28 @@ def clustering(export: Export) -> Section:
     )
 
 
+TRANSITION_COLUMNS = ("dimension", "from_value", "to_value", "n_patients", "is_change", "previous_build_id")
+
+
 def transitions(export: Export) -> Section:
+    title = "Segment and tier changes since the previous build"
+    moves = export.table("segment_transitions", TRANSITION_COLUMNS)
+    if moves is None:
+        # Built from the snapshots, which a build on a local Spark session does not run (docs/spark.md).
+        return Section(
+            "transitions",
+            title,
+            "This build keeps no segment history (snapshots), so moves between builds are not shown.",
+            (),
+            unavailable=[
+                Unavailable(
+                    "patients moving between segments and tiers since the previous build",
+                    "segment_transitions",
+                    TRANSITION_COLUMNS,
+                )
+            ],
+        )
     floor = export.min_cell_size
-    moves = export.tables["segment_transitions"]
     figure = make_subplots(rows=1, cols=2, subplot_titles=("Segments", "Risk tiers"), horizontal_spacing=0.25)
     for col, dimension in enumerate(("segment", "risk_tier"), start=1):
         rows = moves[moves["dimension"] == dimension]
@@ -855,7 +874,7 @@ def transitions(export: Export) -> Section:
         reading = "No published move between segments or tiers since the previous build."
     return Section(
         "transitions",
-        "Segment and tier changes since the previous build",
+        title,
         reading,
         ("segment_transitions",),
         figures=[figure],

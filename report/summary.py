@@ -3,6 +3,7 @@ export, like the report, so it never shows more than BI users may see."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from report import formatting as fmt
@@ -45,7 +46,9 @@ def method_line(export: Export) -> str:
     )
 
 
-def summary_text(export: Export, report_file: Path, log_file: Path, warnings: list[str]) -> str:
+def summary_text(export: Export, report_file: Path, log_file: Path, warnings: list[str],
+                 notes: Sequence[tuple[str, str]] = ()) -> str:
+    """The summary; `notes` are further (label, text) lines, such as the engine that built the marts."""
     floor = export.min_cell_size
     kpis = export.tables["population_kpis"]
     overall = kpis[kpis["dimension"] == "overall"].iloc[0]
@@ -64,6 +67,7 @@ def summary_text(export: Export, report_file: Path, log_file: Path, warnings: li
         f"  Export      {(export.folder / 'bi.duckdb').resolve()} (BI tools, read-only) and "
         f"{export.folder / 'current'}/*.parquet",
         f"  Full log    {log_file}",
+        *(f"  {label:<11} {text}" for label, text in notes),
         "",
         "Next",
         *(f"  {command:<38} {why}" for command, why in NEXT_COMMANDS),
@@ -71,5 +75,6 @@ def summary_text(export: Export, report_file: Path, log_file: Path, warnings: li
     return "\n".join(lines)
 
 
-def print_summary(export: Export, report_file: Path, log_file: Path, warnings: list[str]) -> None:
-    print(summary_text(export, report_file, log_file, warnings), flush=True)
+def print_summary(export: Export, report_file: Path, log_file: Path, warnings: list[str],
+                  notes: Sequence[tuple[str, str]] = ()) -> None:
+    print(summary_text(export, report_file, log_file, warnings, notes), flush=True)

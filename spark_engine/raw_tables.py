@@ -3,9 +3,10 @@
 
 The generator and the loader write DuckDB; on Spark the same tables (schemas mimiciv_hosp, mimiciv_icu, and
 synthetic_truth when present) are written to Parquet by DuckDB and read into Spark tables of the same names
-and column types (DuckDB's timestamps become Spark TIMESTAMP, its VARCHARs STRING). Tables that exist in
-Spark but no longer in DuckDB (synthetic_truth after a load of real data) are dropped, so Spark sees what
-DuckDB holds.
+and column types (DuckDB's timestamps become Spark TIMESTAMP, its VARCHARs STRING). The record of the loads,
+pipeline_log.raw_loads, comes along, so that Spark's tables say which load they are (bi_tables logs it with
+the build). Tables that exist in Spark but no longer in DuckDB (synthetic_truth after a load of real data)
+are dropped, so Spark sees what DuckDB holds.
 """
 
 from __future__ import annotations
@@ -25,14 +26,16 @@ from generator.schema import RAW_TABLES, TRUTH_SCHEMA
 
 RAW_SCHEMAS = tuple(dict.fromkeys(table.schema for table in RAW_TABLES))
 COPIED_SCHEMAS = (*RAW_SCHEMAS, TRUTH_SCHEMA)
+# The loads of raw data (generator/load_log.py), the only table of its schema that is copied.
+LOAD_LOG = ("pipeline_log", "raw_loads")
 
 
 def duckdb_tables(db: Path) -> list[tuple[str, str]]:
     with duckdb.connect(str(db), read_only=True) as con:
         return con.execute(
             "select schema_name, table_name from duckdb_tables() where list_contains(?, schema_name) "
-            "order by all",
-            [list(COPIED_SCHEMAS)],
+            "or (schema_name, table_name) = (?, ?) order by all",
+            [list(COPIED_SCHEMAS), *LOAD_LOG],
         ).fetchall()
 
 
@@ -53,7 +56,8 @@ def spark_type(data_type: Any) -> str | None:
 
 
 def copy_raw_tables(db: Path, spark: Any) -> dict[str, int]:
-    """Replace the Spark copies of the raw (and synthetic_truth) tables with DuckDB's; rows per table."""
+    """Replace the Spark copies of the raw (and synthetic_truth) tables and of the load record with DuckDB's;
+    rows per table."""
     if not db.is_file():
         raise FileNotFoundError(f"{db}: no DuckDB warehouse (generate or load the raw tables first)")
     tables = duckdb_tables(db)
@@ -64,7 +68,7 @@ def copy_raw_tables(db: Path, spark: Any) -> dict[str, int]:
     staging = Path(tempfile.mkdtemp(prefix="raw-parquet-"))
     try:
         files = export_parquet(db, tables, staging)
-        for schema in COPIED_SCHEMAS:
+        for schema in (*COPIED_SCHEMAS, LOAD_LOG[0]):
             spark.sql(f"create schema if not exists {schema}")
             wanted = {table for s, table in tables if s == schema}
             for row in spark.sql(f"show tables in {schema}").collect():

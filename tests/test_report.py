@@ -195,11 +195,12 @@ def test_figures_missing_from_the_export_are_announced(export: Export) -> None:
     published = {"risk_roc_curve", "risk_score_distribution", "risk_score_validation",
                  "clustering_candidates", "data_quality_rejects"}
     assert not published & unavailable_tables(all_sections(export))
-    # An older export without the ROC points and score bins announces them instead of drawing them.
-    tables = {name: frame for name, frame in export.tables.items()
-              if name not in {"risk_roc_curve", "risk_score_distribution"}}
-    older = dataclasses.replace(export, tables=tables)
-    assert {"risk_roc_curve", "risk_score_distribution"} <= unavailable_tables(all_sections(older))
+    # An older export without the ROC points and score bins, or one of a build without snapshots (a local
+    # Spark session) without the segment moves, announces them instead of drawing them.
+    missing = {"risk_roc_curve", "risk_score_distribution", "segment_transitions"}
+    older = dataclasses.replace(export, tables={name: frame for name, frame in export.tables.items()
+                                                if name not in missing})
+    assert missing <= unavailable_tables(all_sections(older))
     assert "Not available in this build" in render(older, "../target/index.html")
 
 
@@ -265,10 +266,11 @@ def test_figures_are_drawn_once_the_export_holds_them(export: Export) -> None:
 
 
 def test_summary_names_population_segments_and_paths(export: Export, tmp_path: Path) -> None:
-    text = summary_text(export, tmp_path / "report.html", tmp_path / "run.log", ["no_rejected_rows (WARN 3)"])
+    text = summary_text(export, tmp_path / "report.html", tmp_path / "run.log", ["no_rejected_rows (WARN 3)"],
+                        [("Engine", "Apache Spark")])
     segments = export.tables["segment_profiles"]["segment_name"]
     assert all(name in text for name in segments)
-    assert "Warnings    1" in text and "no_rejected_rows" in text
+    assert "Warnings    1" in text and "no_rejected_rows" in text and "\n  Engine      Apache Spark\n" in text
     assert str((tmp_path / "report.html").resolve()) in text and "make sql" in text
 
 
