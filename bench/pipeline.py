@@ -82,6 +82,8 @@ STAGE_LABELS: Mapping[str, str] = {
     "dbt_build": "dbt build (whole project, one invocation)",
     "spark_build": "build on local Spark (make build ENGINE=spark)",
 }
+# The stages only ENGINE=spark runs.
+SPARK_STAGES = ("spark_build",)
 
 
 @dataclass(frozen=True)
