@@ -297,7 +297,8 @@ def bench_marts_export(ctx: TierContext) -> StageResult:
 
 def bench_spark_build(ctx: TierContext) -> StageResult:
     """The whole Spark build as a user runs it (report.run's build step), into a fresh Spark folder per
-    run: the raw tables copied in, every model, test and unit test. The dbt statuses are the step's record."""
+    run: the raw tables copied in, every model, test and unit test, and the BI marts copied back into the
+    tier's warehouse (so it runs last). The dbt statuses are the step's record."""
     spark_root = ctx.root / "spark"
     statuses: list[dict[str, int]] = []
 
