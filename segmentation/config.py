@@ -61,6 +61,7 @@ class ClusteringConfig:
     min_population: int
     chunk_size: int
     threads: int
+    processes: int
     noise_segment_name: str
 
     @classmethod
@@ -123,6 +124,7 @@ class ClusteringConfig:
         _require(self.min_population >= 2, "min_population", "must be at least 2")
         _require(self.chunk_size >= 1, "chunk_size", "must be at least 1")
         _require(self.threads >= 1, "threads", "must be at least 1")
+        _require(self.processes >= 1, "processes", "must be at least 1")
         _require(bool(self.noise_segment_name.strip()), "noise_segment_name", "must not be empty")
 
     def parameter_grid(self, algorithm: str) -> tuple[float, ...]:

@@ -22,12 +22,13 @@ Selection rule:
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import combinations
 
 import numpy as np
 import pandas as pd
+from joblib import Parallel, delayed
 from scipy.spatial.distance import cdist
 from sklearn.metrics import (
     adjusted_rand_score,
@@ -205,6 +206,20 @@ def fit_candidates(algorithm: str, values: np.ndarray, config: ClusteringConfig)
     ]
 
 
+def fitted_families(values: np.ndarray, config: ClusteringConfig) -> Iterator[list[Candidate]]:
+    """Each algorithm's candidates, in the order of `clustering_algorithms`, computed lazily: with several
+    `config.processes` the algorithms are fitted side by side in worker processes (joblib's loky backend,
+    whose workers outlive one call, each limited to `config.threads` BLAS threads as this process is) and
+    the fitting starts at once, while the caller goes on. Every fit is seeded, so the candidates are the
+    same however many processes fit them."""
+    processes = min(config.processes, len(config.algorithms))
+    if processes == 1:
+        return (fit_candidates(algorithm, values, config) for algorithm in config.algorithms)
+    return Parallel(n_jobs=processes, backend="loky", inner_max_num_threads=config.threads,
+                    return_as="generator")(
+        delayed(fit_candidates)(algorithm, values, config) for algorithm in config.algorithms)
+
+
 def eligibility(frame: pd.DataFrame, config: ClusteringConfig) -> tuple[pd.Series, pd.Series]:
     """Whether each candidate meets the thresholds, and why not (first failed condition)."""
     checks = [
@@ -323,11 +338,10 @@ def evaluate(values: np.ndarray, truth: np.ndarray | None, config: ClusteringCon
              fingerprint: str, population_size: int) -> pd.DataFrame:
     """One row per algorithm and parameter value tried, with metrics and the selection flags; each algorithm's
     chosen row keeps its fitted model (`fingerprint` identifies the sample, see segmentation/stored.py)."""
-    candidates = [
-        candidate for algorithm in config.algorithms
-        for candidate in fit_candidates(algorithm, values, config)
-    ]
-    scores = silhouettes(sample_distances(values), [candidate.labels for candidate in candidates])
+    families = fitted_families(values, config)
+    distances = sample_distances(values)
+    candidates = [candidate for family in families for candidate in family]
+    scores = silhouettes(distances, [candidate.labels for candidate in candidates])
     frame = pd.DataFrame([
         evaluation_row(candidate, values, score, truth)
         for candidate, score in zip(candidates, scores, strict=True)

@@ -165,9 +165,11 @@ def test_metrics_are_on_the_same_labels_patients_receive(staged: Frames,
 
 def test_same_data_and_configuration_give_the_same_results(population: Frames,
                                                            staged: Frames) -> None:
+    """In another row order, and fitted in dbt's own process rather than in FAST's worker processes."""
     features, truth = population
     shuffled = features.sample(frac=1.0, random_state=9)
-    evaluation, segments = run_stage(shuffled, FAST, truth)
+    assert FAST.processes > 1
+    evaluation, segments = run_stage(shuffled, replace(FAST, processes=1), truth)
     first_evaluation, first_segments = staged
     pd.testing.assert_frame_equal(evaluation.drop(columns="fit_seconds"),
                                   first_evaluation.drop(columns="fit_seconds"))
@@ -316,7 +318,8 @@ def test_dbscan_finding_only_noise(population: Frames,
     # A radius smaller than any distance between distinct patients leaves DBSCAN without a core point.
     monkeypatch.setattr(algorithms, "knee_eps", lambda distances: 1e-12)
     features = population[0].drop_duplicates(subset=list(FAST.features)).head(400)
-    config = replace(FAST, algorithms=("kmeans", "dbscan"), min_population=100)
+    # Fitted in this process, where the patch applies.
+    config = replace(FAST, algorithms=("kmeans", "dbscan"), min_population=100, processes=1)
     evaluation, segments = run_stage(features, config)
     dbscan = evaluation[evaluation["algorithm"] == "dbscan"].iloc[0]
     assert dbscan["n_clusters"] == 0 and dbscan["noise_share"] == 1.0
@@ -465,6 +468,7 @@ def test_a_setting_left_out_of_the_models_config_is_an_error() -> None:
     ({"sample_size": 2.5}, "clustering_sample_size"),
     ({"dbscan_min_samples": 10}, "expected a list"),
     ({"stability_fraction": 1.0}, "clustering_stability_fraction"),
+    ({"processes": 0}, "clustering_processes"),
 ])
 def test_bad_settings_name_the_var(mapping: dict[str, object], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
