@@ -12,9 +12,10 @@ Stages, in the order they run on one warehouse per tier:
   floor         the hand-written floor query for the same features (bench/floor_features.sql)
   clustering    dbt build of the Python models in models_py/ and what depends on them outside bi
   marts_export  dbt build of the BI marts, then python -m publish
-  dbt_build     one `dbt build` of the whole project, as users run it, on a copy of the warehouse the stages
-                above built (every model is rebuilt, every test run; the copy keeps the row counts of the
-                stages above true of the tier's warehouse, since each build adds to the snapshots)
+  dbt_build     one `dbt build` of the whole project, as `make build` runs it (unit tests left out), on a
+                copy of the warehouse the stages above built (every model is rebuilt, every data test run;
+                the copy keeps the row counts of the stages above true of the tier's warehouse, since each
+                build adds to the snapshots)
   spark_build   with ENGINE=spark only: `make build ENGINE=spark` on the tier's raw tables (copied into a
                 fresh local Spark warehouse, dbt build on Spark, the Python models' code on the driver), the
                 same project DuckDB builds in dbt_build
@@ -49,23 +50,23 @@ from bench.measure import (
 )
 from bench.warehouse import count_rows, differing_rows, remove_database, tables_in_schemas
 from generator.schema import RAW_SCHEMAS, RAW_TABLES, TRUTH_SCHEMA
-from report.run import BUILD_RESULT
+from report.run import BUILD_RESULT, PRODUCTION_BUILD
 
 _PYTHON_MODELS = "path:models_py"
 _BI_MODELS = "path:dbt_project/models/marts/bi"
 # A test spanning two stages runs with the later one: "buildable" picks a test when each of its parents is
-# selected or built before, so the stages together run exactly the tests of one `dbt build`.
+# selected or built before, so the stages together run exactly the tests of one `make build`.
 _INDIRECT_SELECTION = ["--indirect-selection", "buildable"]
-DBT_SQL_BUILD = ["build", "--select", "resource_type:seed", "resource_type:snapshot",
+DBT_SQL_BUILD = ["build", *PRODUCTION_BUILD, "--select", "resource_type:seed", "resource_type:snapshot",
                  "path:dbt_project/models", "--exclude", f"{_PYTHON_MODELS}+", f"{_BI_MODELS}+",
                  *_INDIRECT_SELECTION]
 SQL_MODELS_RUN = ["run", "--select", "path:dbt_project/models", "--exclude", f"{_PYTHON_MODELS}+",
                   f"{_BI_MODELS}+"]
 FEATURES_RUN = ["run", "--select", "+patient_features"]
-CLUSTERING_BUILD = ["build", "--select", f"{_PYTHON_MODELS}+", "--exclude", f"{_BI_MODELS}+",
-                    *_INDIRECT_SELECTION]
-BI_BUILD = ["build", "--select", f"{_BI_MODELS}+", *_INDIRECT_SELECTION]
-FULL_BUILD = ["build"]
+CLUSTERING_BUILD = ["build", *PRODUCTION_BUILD, "--select", f"{_PYTHON_MODELS}+", "--exclude",
+                    f"{_BI_MODELS}+", *_INDIRECT_SELECTION]
+BI_BUILD = ["build", *PRODUCTION_BUILD, "--select", f"{_BI_MODELS}+", *_INDIRECT_SELECTION]
+FULL_BUILD = ["build", *PRODUCTION_BUILD]
 BUILD_STAGES = ("dbt_sql", "clustering", "marts_export")
 SLOWEST_NODES_SHOWN = 5
 

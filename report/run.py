@@ -243,6 +243,12 @@ def dbt_command(config: Config) -> list[str]:
     return [config.dbt]
 
 
+# A build of the data leaves out the unit tests, as dbt advises for production: they check the models' SQL on
+# fixed inputs, so the data cannot change their result. `make test` runs them in every test build, and
+# `dbt test --select test_type:unit` runs them alone.
+PRODUCTION_BUILD = ("--exclude-resource-type", "unit_test")
+
+
 def dbt_build_command(config: Config, *selection: str) -> list[str]:
     return [
         *dbt_command(config),
@@ -252,6 +258,7 @@ def dbt_build_command(config: Config, *selection: str) -> list[str]:
         "--profiles-dir",
         ".",
         "--no-use-colors",
+        *PRODUCTION_BUILD,
         *selection,
         *dbt_flags(config.settings, config.dbt_flags),
     ]
