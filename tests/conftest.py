@@ -14,6 +14,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from report.run import PRODUCTION_BUILD
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 FIXTURE_MIMIC_DIR = REPO_ROOT / "tests" / "fixtures" / "mimic"
 BIN_DIR = Path(sys.executable).parent
@@ -54,9 +56,13 @@ def _parse_state(args: list[str], warehouse: Path, extra_env: dict[str, str] | N
 
 
 def run_dbt(args: list[str], warehouse: Path, workdir: Path, *, check: bool = True,
-            extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+            extra_env: dict[str, str] | None = None,
+            unit_tests: bool = False) -> subprocess.CompletedProcess[str]:
     """Run dbt against `warehouse`, keeping compiled artefacts and logs in `workdir` so that
     several builds (and a developer's own `make build`) never share a target folder.
+
+    A `dbt build` leaves the unit tests out, as `make build` does, unless `unit_tests`: they check the SQL on
+    fixed inputs, so the builds of the session's shared warehouses run them for the whole suite.
 
     dbt runs in the warehouse's folder with WAREHOUSE set to the file's name, as `make build` passes
     warehouse.duckdb, so that the profile is the same for every test warehouse of that name; dbt then reuses
@@ -64,8 +70,9 @@ def run_dbt(args: list[str], warehouse: Path, workdir: Path, *, check: bool = Tr
     whole project again for every test. It still parses in full whenever anything it parses from changed."""
     workdir.mkdir(parents=True, exist_ok=True)
     target = workdir / "target"
+    production = list(PRODUCTION_BUILD) if args[:1] == ["build"] and not unit_tests else []
     cmd = [
-        str(BIN_DIR / "dbt"), *args,
+        str(BIN_DIR / "dbt"), *args, *production,
         "--project-dir", str(REPO_ROOT), "--profiles-dir", str(REPO_ROOT),
         "--target-path", str(target), "--log-path", str(workdir / "logs"),
     ]
@@ -141,7 +148,7 @@ def synthetic_warehouse(synthetic_raw: Path, tmp_path_factory: pytest.TempPathFa
     def build(workdir: Path) -> None:
         db = workdir / "warehouse.duckdb"
         shutil.copyfile(synthetic_raw, db)
-        run_dbt(["build"], db, workdir)
+        run_dbt(["build"], db, workdir, unit_tests=True)
 
     return built_once(tmp_path_factory, "synthetic_build", build) / "warehouse.duckdb"
 
@@ -152,7 +159,7 @@ def mimic_fixture_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     def build(workdir: Path) -> None:
         db = workdir / "warehouse.duckdb"
         load_mimic(FIXTURE_MIMIC_DIR, db)
-        run_dbt(["build"], db, workdir)
+        run_dbt(["build"], db, workdir, unit_tests=True)
 
     return built_once(tmp_path_factory, "mimic_build", build) / "warehouse.duckdb"
 

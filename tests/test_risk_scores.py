@@ -133,7 +133,7 @@ def test_deceased_patients_get_no_care_recommendations(synthetic_warehouse: Path
 def test_weight_override_changes_scores(warehouse_copy: Path, tmp_path: Path) -> None:
     before = query(warehouse_copy, "select subject_id, risk_score from marts.patient_risk_scores")
     age_only = {component: 1.0 if component == "age" else 0.0 for component in COMPONENTS}
-    run_dbt(["build", "--select", *RISK_MODELS, "--exclude", "test_type:unit",
+    run_dbt(["build", "--select", *RISK_MODELS,
              "--vars", weights_var(age_only)], warehouse_copy, tmp_path / "dbt")
     after = query(warehouse_copy, "select subject_id, risk_score, age_score from marts.patient_risk_scores")
     assert (after.risk_score == after.age_score).all()
@@ -144,7 +144,7 @@ def test_weight_override_changes_scores(warehouse_copy: Path, tmp_path: Path) ->
 def test_weights_not_summing_to_one_stop_the_risk_models(warehouse_copy: Path, tmp_path: Path) -> None:
     before = query(warehouse_copy, "select subject_id, risk_score from marts.patient_risk_scores order by 1")
     too_heavy = {component: 0.3 for component in COMPONENTS}
-    result = run_dbt(["build", "--select", *RISK_MODELS, "--exclude", "test_type:unit",
+    result = run_dbt(["build", "--select", *RISK_MODELS,
                       "--vars", weights_var(too_heavy)], warehouse_copy, tmp_path / "dbt", check=False)
     assert result.returncode != 0
     assert "sums_to_int_risk_component_weights_weight" in result.stdout
