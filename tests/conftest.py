@@ -9,10 +9,15 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import pytest
+from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+from dbt.cli.main import dbtRunner
+from dbt.contracts.graph.manifest import Manifest
+from dbt_common.events.base_types import EventMsg
 
 from report.run import PRODUCTION_BUILD
 
@@ -87,6 +92,61 @@ def run_dbt(args: list[str], warehouse: Path, workdir: Path, *, check: bool = Tr
         shutil.copyfile(target / PARTIAL_PARSE_FILE, partial)
         partial.replace(state)
     return result
+
+
+@dataclass(frozen=True)
+class ParsedProject:
+    """The project parsed once in this test process, and the paths its in-process commands use."""
+
+    manifest: Manifest
+    args: tuple[str, ...]
+
+
+@pytest.fixture(scope="session")
+def parsed_project(tmp_path_factory: pytest.TempPathFactory) -> ParsedProject:
+    """One parse of the project for the dbt commands this process runs in-process (`run_dbt_in_process`).
+    dbt reads --vars when a node compiles, so a parsed project serves every command whose vars only change
+    SQL, where a new dbt process would parse the whole project again for each new set of vars. Vars read by
+    YAML configs (the clustering settings) change the parse itself: those tests run dbt as a process."""
+    folder = tmp_path_factory.mktemp("in_process_dbt")
+    args = ("--project-dir", str(REPO_ROOT), "--profiles-dir", str(REPO_ROOT),
+            "--target-path", str(folder / "target"), "--log-path", str(folder / "logs"))
+    parsed = dbtRunner().invoke(["parse", *args])
+    assert parsed.success, parsed.exception
+    return ParsedProject(parsed.result, args)
+
+
+@dataclass(frozen=True)
+class InProcessResult:
+    """What a dbt command run in-process did: its exception, and the names and lines of what it reported."""
+
+    success: bool
+    exception: BaseException | None
+    event_names: list[str]
+    output: str
+
+
+def run_dbt_in_process(project: ParsedProject, args: list[str], warehouse: Path, *,
+                       check: bool = True) -> InProcessResult:
+    """Run dbt in this process over `project` against `warehouse` (as `run_dbt` does in a new process,
+    `dbt build` leaving the unit tests out)."""
+    production = list(PRODUCTION_BUILD) if args[:1] == ["build"] else []
+    events: list[EventMsg] = []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(warehouse.parent)
+        patch.setenv("WAREHOUSE", warehouse.name)
+        try:
+            result = dbtRunner(manifest=project.manifest, callbacks=[events.append]).invoke(
+                [*args, *production, *project.args])
+        finally:
+            # dbt-duckdb keeps the database open in its process after a command; a dbt process would close it
+            # at exit. Closed here, so that the test can open the file again.
+            DuckDBConnectionManager.close_all_connections()
+    outcome = InProcessResult(result.success, result.exception, [event.info.name for event in events],
+                              "\n".join(event.info.msg for event in events))
+    if check and not outcome.success:
+        raise AssertionError(f"dbt {' '.join(args)} failed: {outcome.exception}\n{outcome.output[-8000:]}")
+    return outcome
 
 
 def generate(db: Path, patients: int = TEST_PATIENTS, seed: int = TEST_SEED,

@@ -12,14 +12,19 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import FIXTURE_MIMIC_DIR, REPO_ROOT, load_mimic, run_cli, run_dbt
-from dbt.cli.main import dbtRunner
-from dbt.contracts.graph.manifest import Manifest
+from conftest import (
+    FIXTURE_MIMIC_DIR,
+    REPO_ROOT,
+    ParsedProject,
+    load_mimic,
+    run_cli,
+    run_dbt,
+    run_dbt_in_process,
+)
 from test_load import FIXTURE_ROWS, TABLES, assert_raw_tables_match, copy_fixture, source_path
 
 from generator import cli as generator_cli
@@ -240,54 +245,37 @@ def test_a_bad_setting_stops_a_dbt_process_before_any_node(mimic_fixture_warehou
     assert "START" not in result.stdout
 
 
-@dataclass(frozen=True)
-class InProcessDbt:
-    """dbt invoked in this process over a project parsed once, against one warehouse copy."""
-
-    manifest: Manifest
-    warehouse: Path
-    args: tuple[str, ...]
-
-
 @pytest.fixture(scope="module")
-def in_process_dbt(mimic_fixture_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> InProcessDbt:
-    """Each setting is checked with the command above, but in this process over one parse of the project:
-    dbt reads --vars when the hooks run, so a parsed project serves every setting, where a new process would
-    parse the whole project again for each."""
-    folder = tmp_path_factory.mktemp("settings")
-    warehouse = folder / "warehouse.duckdb"
+def settings_warehouse(mimic_fixture_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One copy for the bad settings below: each stops its build before anything is written."""
+    warehouse = tmp_path_factory.mktemp("settings") / "warehouse.duckdb"
     shutil.copy(mimic_fixture_warehouse, warehouse)
-    args = ("--project-dir", str(REPO_ROOT), "--profiles-dir", str(REPO_ROOT),
-            "--target-path", str(folder / "target"), "--log-path", str(folder / "logs"))
-    parsed = dbtRunner().invoke(["parse", *args])
-    assert parsed.success, parsed.exception
-    return InProcessDbt(parsed.result, warehouse, args)
+    return warehouse
 
 
 @pytest.mark.dbt
 @pytest.mark.parametrize(("cli_vars", "message"), BAD_VARS.values(), ids=BAD_VARS.keys())
 def test_a_bad_setting_stops_the_build_before_any_node(cli_vars: str, message: str,
-                                                       in_process_dbt: InProcessDbt,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(in_process_dbt.warehouse.parent)
-    monkeypatch.setenv("WAREHOUSE", in_process_dbt.warehouse.name)
-    events: list[str] = []
-    result = dbtRunner(manifest=in_process_dbt.manifest,
-                       callbacks=[lambda event: events.append(event.info.name)]).invoke(
-        ["build", "--select", "build_info", "--vars", cli_vars, *in_process_dbt.args])
+                                                       parsed_project: ParsedProject,
+                                                       settings_warehouse: Path) -> None:
+    """Each setting with the command above, run in-process over one parse of the project."""
+    result = run_dbt_in_process(parsed_project, ["build", "--select", "build_info", "--vars", cli_vars],
+                                settings_warehouse, check=False)
     assert not result.success
     assert message in str(result.exception)
-    assert "NodeStart" not in events and "LogStartLine" not in events
-    assert "ConcurrencyLine" in events, events
+    assert "NodeStart" not in result.event_names and "LogStartLine" not in result.event_names
+    assert "ConcurrencyLine" in result.event_names, result.event_names
 
 
 @pytest.mark.dbt
 def test_the_small_cell_override_is_needed_and_recorded(mimic_fixture_warehouse: Path,
+                                                        parsed_project: ParsedProject,
                                                         tmp_path: Path) -> None:
     warehouse = tmp_path / "warehouse.duckdb"
     shutil.copy(mimic_fixture_warehouse, warehouse)
-    run_dbt(["build", "--select", "build_info", "--vars",
-             "{min_cell_size: 6, unsafe_allow_min_cell_size_below_11: true}"], warehouse, tmp_path / "dbt")
+    run_dbt_in_process(parsed_project, ["build", "--select", "build_info", "--vars",
+                                        "{min_cell_size: 6, unsafe_allow_min_cell_size_below_11: true}"],
+                       warehouse)
     with duckdb.connect(str(warehouse), read_only=True) as con:
         assert con.execute("select min_cell_size from bi.build_info").fetchone() == (6,)
         assert con.execute("select min_cell_size, small_cells_override from pipeline_log.dbt_invocations "

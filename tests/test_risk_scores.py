@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
-from conftest import run_dbt
+from conftest import ParsedProject, run_dbt_in_process
 
 from segmentation.risk_validation import BASELINES, OUTCOMES
 
@@ -130,26 +130,27 @@ def test_deceased_patients_get_no_care_recommendations(synthetic_warehouse: Path
     assert fixture_deceased.patient.tolist() == [4, 5, 6, 26, 27]
 
 
-def test_weight_override_changes_scores(warehouse_copy: Path, tmp_path: Path) -> None:
+def test_weight_override_changes_scores(warehouse_copy: Path, parsed_project: ParsedProject) -> None:
     before = query(warehouse_copy, "select subject_id, risk_score from marts.patient_risk_scores")
     age_only = {component: 1.0 if component == "age" else 0.0 for component in COMPONENTS}
-    run_dbt(["build", "--select", *RISK_MODELS,
-             "--vars", weights_var(age_only)], warehouse_copy, tmp_path / "dbt")
+    run_dbt_in_process(parsed_project, ["build", "--select", *RISK_MODELS, "--vars", weights_var(age_only)],
+                       warehouse_copy)
     after = query(warehouse_copy, "select subject_id, risk_score, age_score from marts.patient_risk_scores")
     assert (after.risk_score == after.age_score).all()
     changed = before.merge(after, on="subject_id", suffixes=("_before", "_after"))
     assert (changed.risk_score_before != changed.risk_score_after).mean() > 0.5
 
 
-def test_weights_not_summing_to_one_stop_the_risk_models(warehouse_copy: Path, tmp_path: Path) -> None:
+def test_weights_not_summing_to_one_stop_the_risk_models(warehouse_copy: Path,
+                                                         parsed_project: ParsedProject) -> None:
     before = query(warehouse_copy, "select subject_id, risk_score from marts.patient_risk_scores order by 1")
     too_heavy = {component: 0.3 for component in COMPONENTS}
-    result = run_dbt(["build", "--select", *RISK_MODELS,
-                      "--vars", weights_var(too_heavy)], warehouse_copy, tmp_path / "dbt", check=False)
-    assert result.returncode != 0
-    assert "sums_to_int_risk_component_weights_weight" in result.stdout
+    result = run_dbt_in_process(parsed_project, ["build", "--select", *RISK_MODELS, "--vars",
+                                                 weights_var(too_heavy)], warehouse_copy, check=False)
+    assert not result.success
+    assert "sums_to_int_risk_component_weights_weight" in result.output
     # The scores read their weights from the failing model, so dbt skips them: the published scores stand.
-    assert "SKIP relation marts.patient_risk_scores" in result.stdout
+    assert "SKIP relation marts.patient_risk_scores" in result.output
     after = query(warehouse_copy, "select subject_id, risk_score from marts.patient_risk_scores order by 1")
     pd.testing.assert_frame_equal(before, after)
 

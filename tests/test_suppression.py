@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import run_dbt
+from conftest import ParsedProject, run_dbt_in_process
 from test_marts import (
     MIN_CELL_SIZE,
     UTILIZATION_COUNTS,
@@ -70,7 +70,8 @@ def kpi_truth(warehouse: Path) -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def cutoff_warehouse(synthetic_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> CutoffBuild:
+def cutoff_warehouse(synthetic_warehouse: Path, parsed_project: ParsedProject,
+                     tmp_path_factory: pytest.TempPathFactory) -> CutoffBuild:
     """The test population rebuilt after a change of tier cut-offs (a second build: segment_transitions now
     compares two builds), with the sizes the first build published, as a reader of both exports has them."""
     workdir = tmp_path_factory.mktemp("cutoff_build")
@@ -78,8 +79,8 @@ def cutoff_warehouse(synthetic_warehouse: Path, tmp_path_factory: pytest.TempPat
     shutil.copy(synthetic_warehouse, copy)
     before = read(copy, "select subject_id, segment_name, risk_tier from marts.patient_summary")
     previous = read(copy, "select segment_name, risk_tier, n_patients from bi.segment_tier_matrix")
-    run_dbt(["build", "--select", "int_risk_tiers", "patient_risk_scores+", "--vars", CHANGED_CUTOFFS],
-            copy, workdir / "dbt")
+    run_dbt_in_process(parsed_project, ["build", "--select", "int_risk_tiers", "patient_risk_scores+",
+                                        "--vars", CHANGED_CUTOFFS], copy)
     return copy, {"before": before, "matrix": previous}
 
 
