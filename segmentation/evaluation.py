@@ -206,14 +206,19 @@ def fit_candidates(algorithm: str, values: np.ndarray, config: ClusteringConfig)
     ]
 
 
+# Starting the worker processes (each imports scikit-learn) costs about 2 s, what fitting the default
+# candidates on about 4,000 patients costs in one process: smaller samples are fitted in this process.
+MIN_SAMPLE_FOR_PROCESSES = 4000
+
+
 def fitted_families(values: np.ndarray, config: ClusteringConfig) -> Iterator[list[Candidate]]:
-    """Each algorithm's candidates, in the order of `clustering_algorithms`, computed lazily: with several
-    `config.processes` the algorithms are fitted side by side in worker processes (joblib's loky backend,
-    whose workers outlive one call, each limited to `config.threads` BLAS threads as this process is) and
-    the fitting starts at once, while the caller goes on. Every fit is seeded, so the candidates are the
-    same however many processes fit them."""
+    """Each algorithm's candidates, in the order of `clustering_algorithms`, computed lazily. With several
+    `config.processes` and a sample of at least MIN_SAMPLE_FOR_PROCESSES patients the algorithms are fitted
+    side by side in worker processes (joblib's loky backend, whose workers outlive one call, each limited to
+    `config.threads` BLAS threads as this process is), and the fitting starts at once while the caller goes
+    on. Every fit is seeded, so the candidates are the same however many processes fit them."""
     processes = min(config.processes, len(config.algorithms))
-    if processes == 1:
+    if processes == 1 or len(values) < MIN_SAMPLE_FOR_PROCESSES:
         return (fit_candidates(algorithm, values, config) for algorithm in config.algorithms)
     return Parallel(n_jobs=processes, backend="loky", inner_max_num_threads=config.threads,
                     return_as="generator")(

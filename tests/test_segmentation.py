@@ -14,6 +14,7 @@ from sklearn.datasets import make_blobs
 from sklearn.metrics import adjusted_rand_score, silhouette_score
 
 import segmentation.algorithms as algorithms
+import segmentation.evaluation as evaluation_module
 from segmentation.algorithms import NOISE, NearestDenseNeighbour, fit_family, knee_eps
 from segmentation.bench import run_benchmark
 from segmentation.config import ALGORITHMS, ClusteringConfig, ConfigError, project_config
@@ -163,13 +164,15 @@ def test_metrics_are_on_the_same_labels_patients_receive(staged: Frames,
         assert json.loads(row.cluster_sizes) == expected
 
 
-def test_same_data_and_configuration_give_the_same_results(population: Frames,
-                                                           staged: Frames) -> None:
-    """In another row order, and fitted in dbt's own process rather than in FAST's worker processes."""
+def test_same_data_and_configuration_give_the_same_results(population: Frames, staged: Frames,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """In another row order, and fitted in worker processes rather than in this one (FAST's sample is below
+    the size that starts them)."""
     features, truth = population
     shuffled = features.sample(frac=1.0, random_state=9)
-    assert FAST.processes > 1
-    evaluation, segments = run_stage(shuffled, replace(FAST, processes=1), truth)
+    assert FAST.sample_size < evaluation_module.MIN_SAMPLE_FOR_PROCESSES and FAST.processes > 1
+    monkeypatch.setattr(evaluation_module, "MIN_SAMPLE_FOR_PROCESSES", 0)
+    evaluation, segments = run_stage(shuffled, FAST, truth)
     first_evaluation, first_segments = staged
     pd.testing.assert_frame_equal(evaluation.drop(columns="fit_seconds"),
                                   first_evaluation.drop(columns="fit_seconds"))
@@ -318,8 +321,7 @@ def test_dbscan_finding_only_noise(population: Frames,
     # A radius smaller than any distance between distinct patients leaves DBSCAN without a core point.
     monkeypatch.setattr(algorithms, "knee_eps", lambda distances: 1e-12)
     features = population[0].drop_duplicates(subset=list(FAST.features)).head(400)
-    # Fitted in this process, where the patch applies.
-    config = replace(FAST, algorithms=("kmeans", "dbscan"), min_population=100, processes=1)
+    config = replace(FAST, algorithms=("kmeans", "dbscan"), min_population=100)
     evaluation, segments = run_stage(features, config)
     dbscan = evaluation[evaluation["algorithm"] == "dbscan"].iloc[0]
     assert dbscan["n_clusters"] == 0 and dbscan["noise_share"] == 1.0
