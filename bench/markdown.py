@@ -171,8 +171,9 @@ METHOD_NOTES = """\
   `BENCH_WORKDIR/tier_N/dbt/` for profiling.
 - The split `dbt build` stages select by folder, with `--indirect-selection buildable` so that each test runs
   once, in the stage where all its parents exist; they show where the time goes. `dbt build (whole project)`
-  is the one invocation users run, timed after them on the same warehouse (every model rebuilt, every test
-  run); the target for a build at 365,000 patients is judged on it. `SQL models alone` reruns the models of
+  is the one invocation users run, timed after them on the same warehouse (every model rebuilt, every data
+  test run; the unit tests are left out, as `make build` leaves them out); the target for a build at 365,000
+  patients is judged on it. `SQL models alone` reruns the models of
   the seeds + SQL stage with `dbt run` (no seeds, no tests): the SQL layer's target is judged on it. The
   end-to-end row adds up its stages' times and takes the largest peak.
 - Feature models against the floor: the floor query (`bench/floor_features.sql`) runs `BENCH_FLOOR_REPEATS`
