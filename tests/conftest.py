@@ -60,6 +60,12 @@ def _parse_state(args: list[str], warehouse: Path, extra_env: dict[str, str] | N
     return Path(cache) / f"{hashlib.sha256(key.encode()).hexdigest()[:16]}.msgpack"
 
 
+def build_flags(args: list[str], *, unit_tests: bool = False) -> list[str]:
+    """What a `dbt build` adds to `args` to build as `make build` does (the unit tests left out), unless
+    `unit_tests`; nothing for other commands."""
+    return list(PRODUCTION_BUILD) if args[:1] == ["build"] and not unit_tests else []
+
+
 def run_dbt(args: list[str], warehouse: Path, workdir: Path, *, check: bool = True,
             extra_env: dict[str, str] | None = None,
             unit_tests: bool = False) -> subprocess.CompletedProcess[str]:
@@ -75,9 +81,8 @@ def run_dbt(args: list[str], warehouse: Path, workdir: Path, *, check: bool = Tr
     whole project again for every test. It still parses in full whenever anything it parses from changed."""
     workdir.mkdir(parents=True, exist_ok=True)
     target = workdir / "target"
-    production = list(PRODUCTION_BUILD) if args[:1] == ["build"] and not unit_tests else []
     cmd = [
-        str(BIN_DIR / "dbt"), *args, *production,
+        str(BIN_DIR / "dbt"), *args, *build_flags(args, unit_tests=unit_tests),
         "--project-dir", str(REPO_ROOT), "--profiles-dir", str(REPO_ROOT),
         "--target-path", str(target), "--log-path", str(workdir / "logs"),
     ]
@@ -130,14 +135,13 @@ def run_dbt_in_process(project: ParsedProject, args: list[str], warehouse: Path,
                        check: bool = True) -> InProcessResult:
     """Run dbt in this process over `project` against `warehouse` (as `run_dbt` does in a new process,
     `dbt build` leaving the unit tests out)."""
-    production = list(PRODUCTION_BUILD) if args[:1] == ["build"] else []
     events: list[EventMsg] = []
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(warehouse.parent)
         patch.setenv("WAREHOUSE", warehouse.name)
         try:
             result = dbtRunner(manifest=project.manifest, callbacks=[events.append]).invoke(
-                [*args, *production, *project.args])
+                [*args, *build_flags(args), *project.args])
         finally:
             # dbt-duckdb keeps the database open in its process after a command; a dbt process would close it
             # at exit. Closed here, so that the test can open the file again.
