@@ -193,7 +193,7 @@ def test_failed_build_leaves_the_last_good_marts_and_export(second_build: Second
     assert result.returncode == 1
     results = json.loads((tmp_path / "target" / "run_results.json").read_text())["results"]
     statuses = {item["unique_id"].split(".")[2]: item["status"] for item in results}
-    assert statuses["source_not_null_mimiciv_icu_icustays_stay_id"] == "error"
+    assert statuses["column_checks_mimiciv_icu_icustays"] == "error"
     assert statuses["stg_mimic__patients"] == "success"
     assert statuses["patient_features"] == "skipped"
     assert table_hashes(warehouse, ("marts", "bi")) == before

@@ -129,6 +129,36 @@ def test_the_small_cell_test_finds_a_count_in_any_column_of_a_mart(mimic_fixture
         assert con.execute(compiled.read_text()).fetchall() == [("n_male", 3)]
 
 
+def test_a_duplicate_key_fails_the_marts_column_checks_and_names_the_key(mimic_fixture_warehouse: Path,
+                                                                          tmp_path: Path) -> None:
+    """The grain of a mart is a `unique` argument of its column_checks test: a key of one column
+    (care_management_summary.risk_tier) or of several (segment_tier_matrix's segment and tier) that occurs
+    twice fails the test, and the failing row names the key, the check, the repeated value and its rows."""
+    copy = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(mimic_fixture_warehouse, copy)
+    with duckdb.connect(str(copy)) as con:
+        tier = con.execute("select min(risk_tier) from bi.care_management_summary").fetchone()[0]
+        con.execute("insert into bi.care_management_summary "
+                    "select * from bi.care_management_summary where risk_tier = ?", [tier])
+        segment, matrix_tier = con.execute(
+            "select segment_name, risk_tier from bi.segment_tier_matrix where row_type = 'segment_tier' "
+            "order by all limit 1").fetchone()
+        con.execute("insert into bi.segment_tier_matrix select * from bi.segment_tier_matrix "
+                    "where segment_name = ? and risk_tier = ?", [segment, matrix_tier])
+    workdir = tmp_path / "dbt"
+    selection = "column_checks_care_management_summary column_checks_segment_tier_matrix"
+    result = run_dbt(["test", "--select", *selection.split()], copy, workdir, check=False)
+    assert result.returncode == 1, result.stdout[-3000:]
+    assert result.stdout.count("Got 1 result") == 2, result.stdout[-3000:]
+    compiled = {path.stem: path.read_text()
+                for path in (workdir / "target" / "compiled").rglob("column_checks_*.sql")}
+    with duckdb.connect(str(copy), read_only=True) as con:
+        assert con.execute(compiled["column_checks_care_management_summary"]).fetchall() == [
+            ("risk_tier", "unique", tier, 2)]
+        assert con.execute(compiled["column_checks_segment_tier_matrix"]).fetchall() == [
+            ("segment_name, risk_tier", "unique", f"{segment}, {matrix_tier}", 2)]
+
+
 def test_no_patient_level_column_in_bi(warehouse: Path) -> None:
     columns = set(bi_columns(warehouse)["column_name"])
     assert not columns & {"subject_id", "hadm_id", "stay_id"}
