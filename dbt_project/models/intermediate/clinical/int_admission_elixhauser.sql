@@ -35,19 +35,33 @@ index_weights as (
     select elixhauser_index, comorbidity, weight from {{ ref('elixhauser_index_weights') }}
 ),
 
+-- Each index's weight per comorbidity, so that flags, count and indexes come from one pass over the rows.
+comorbidity_weights as (
+    select
+        comorbidity,
+        sum(case when elixhauser_index = 'van_walraven' then weight else 0 end) as van_walraven,
+        sum(case when elixhauser_index = 'ahrq_readmission' then weight else 0 end) as ahrq_readmission,
+        sum(case when elixhauser_index = 'ahrq_mortality' then weight else 0 end) as ahrq_mortality
+    from index_weights
+    group by comorbidity
+),
+
 counted_comorbidities as (
     select coded_comorbidities.hadm_id, coded_comorbidities.comorbidity,
-        comorbidity_definitions.defined_in_both_versions
+        comorbidity_definitions.defined_in_both_versions,
+        comorbidity_weights.van_walraven, comorbidity_weights.ahrq_readmission, comorbidity_weights.ahrq_mortality
     from coded_comorbidities
     inner join comorbidity_definitions
         on coded_comorbidities.comorbidity = comorbidity_definitions.comorbidity
+    left join comorbidity_weights
+        on coded_comorbidities.comorbidity = comorbidity_weights.comorbidity
     left join coded_comorbidities as superseding
         on coded_comorbidities.hadm_id = superseding.hadm_id
         and comorbidity_definitions.superseded_by = superseding.comorbidity
     where superseding.hadm_id is null
 ),
 
-comorbidity_flags as (
+flags_and_indexes as (
     select
         hadm_id,
         max(case when comorbidity = 'congestive_heart_failure' then 1 else 0 end) as congestive_heart_failure,
@@ -82,24 +96,12 @@ comorbidity_flags as (
         max(case when comorbidity = 'psychoses' then 1 else 0 end) as psychoses,
         max(case when comorbidity = 'depression' then 1 else 0 end) as depression,
         -- Hypertension counts once: the hierarchy leaves at most one of its two columns.
-        count(*) filter (where defined_in_both_versions) as elixhauser_comorbidity_count
+        count(*) filter (where defined_in_both_versions) as elixhauser_comorbidity_count,
+        sum(van_walraven) as elixhauser_van_walraven,
+        sum(ahrq_readmission) as ahrq_readmission_index,
+        sum(ahrq_mortality) as ahrq_mortality_index
     from counted_comorbidities
     group by hadm_id
-),
-
-index_points as (
-    select
-        counted_comorbidities.hadm_id,
-        sum(case when index_weights.elixhauser_index = 'van_walraven' then index_weights.weight else 0 end)
-            as elixhauser_van_walraven,
-        sum(case when index_weights.elixhauser_index = 'ahrq_readmission' then index_weights.weight else 0 end)
-            as ahrq_readmission_index,
-        sum(case when index_weights.elixhauser_index = 'ahrq_mortality' then index_weights.weight else 0 end)
-            as ahrq_mortality_index
-    from counted_comorbidities
-    inner join index_weights
-        on counted_comorbidities.comorbidity = index_weights.comorbidity
-    group by counted_comorbidities.hadm_id
 ),
 
 admission_elixhauser as (
@@ -108,50 +110,48 @@ admission_elixhauser as (
         admissions.hadm_id,
         coalesce(diagnosis_versions.has_icd9_diagnosis, false) as has_icd9_diagnosis,
         coalesce(diagnosis_versions.has_icd10_diagnosis, false) as has_icd10_diagnosis,
-        coalesce(comorbidity_flags.congestive_heart_failure, 0) as congestive_heart_failure,
+        coalesce(flags_and_indexes.congestive_heart_failure, 0) as congestive_heart_failure,
         case
-            when diagnosis_versions.has_icd9_diagnosis then coalesce(comorbidity_flags.cardiac_arrhythmias, 0)
+            when diagnosis_versions.has_icd9_diagnosis then coalesce(flags_and_indexes.cardiac_arrhythmias, 0)
         end as cardiac_arrhythmias,
-        coalesce(comorbidity_flags.valvular_disease, 0) as valvular_disease,
-        coalesce(comorbidity_flags.pulmonary_circulation, 0) as pulmonary_circulation,
-        coalesce(comorbidity_flags.peripheral_vascular, 0) as peripheral_vascular,
-        coalesce(comorbidity_flags.hypertension_uncomplicated, 0) as hypertension_uncomplicated,
-        coalesce(comorbidity_flags.hypertension_complicated, 0) as hypertension_complicated,
-        coalesce(comorbidity_flags.paralysis, 0) as paralysis,
-        coalesce(comorbidity_flags.other_neurological, 0) as other_neurological,
-        coalesce(comorbidity_flags.chronic_pulmonary, 0) as chronic_pulmonary,
-        coalesce(comorbidity_flags.diabetes_uncomplicated, 0) as diabetes_uncomplicated,
-        coalesce(comorbidity_flags.diabetes_complicated, 0) as diabetes_complicated,
-        coalesce(comorbidity_flags.hypothyroidism, 0) as hypothyroidism,
-        coalesce(comorbidity_flags.renal_failure, 0) as renal_failure,
-        coalesce(comorbidity_flags.liver_disease, 0) as liver_disease,
-        coalesce(comorbidity_flags.peptic_ulcer, 0) as peptic_ulcer,
-        coalesce(comorbidity_flags.aids, 0) as aids,
-        coalesce(comorbidity_flags.lymphoma, 0) as lymphoma,
-        coalesce(comorbidity_flags.metastatic_cancer, 0) as metastatic_cancer,
-        coalesce(comorbidity_flags.solid_tumor, 0) as solid_tumor,
-        coalesce(comorbidity_flags.rheumatoid_arthritis, 0) as rheumatoid_arthritis,
-        coalesce(comorbidity_flags.coagulopathy, 0) as coagulopathy,
-        coalesce(comorbidity_flags.obesity, 0) as obesity,
-        coalesce(comorbidity_flags.weight_loss, 0) as weight_loss,
-        coalesce(comorbidity_flags.fluid_electrolyte, 0) as fluid_electrolyte,
-        coalesce(comorbidity_flags.blood_loss_anemia, 0) as blood_loss_anemia,
-        coalesce(comorbidity_flags.deficiency_anemias, 0) as deficiency_anemias,
-        coalesce(comorbidity_flags.alcohol_abuse, 0) as alcohol_abuse,
-        coalesce(comorbidity_flags.drug_abuse, 0) as drug_abuse,
-        coalesce(comorbidity_flags.psychoses, 0) as psychoses,
-        coalesce(comorbidity_flags.depression, 0) as depression,
-        coalesce(comorbidity_flags.elixhauser_comorbidity_count, 0)::integer as elixhauser_comorbidity_count,
-        coalesce(index_points.elixhauser_van_walraven, 0)::integer as elixhauser_van_walraven,
-        coalesce(index_points.ahrq_readmission_index, 0)::integer as ahrq_readmission_index,
-        coalesce(index_points.ahrq_mortality_index, 0)::integer as ahrq_mortality_index
+        coalesce(flags_and_indexes.valvular_disease, 0) as valvular_disease,
+        coalesce(flags_and_indexes.pulmonary_circulation, 0) as pulmonary_circulation,
+        coalesce(flags_and_indexes.peripheral_vascular, 0) as peripheral_vascular,
+        coalesce(flags_and_indexes.hypertension_uncomplicated, 0) as hypertension_uncomplicated,
+        coalesce(flags_and_indexes.hypertension_complicated, 0) as hypertension_complicated,
+        coalesce(flags_and_indexes.paralysis, 0) as paralysis,
+        coalesce(flags_and_indexes.other_neurological, 0) as other_neurological,
+        coalesce(flags_and_indexes.chronic_pulmonary, 0) as chronic_pulmonary,
+        coalesce(flags_and_indexes.diabetes_uncomplicated, 0) as diabetes_uncomplicated,
+        coalesce(flags_and_indexes.diabetes_complicated, 0) as diabetes_complicated,
+        coalesce(flags_and_indexes.hypothyroidism, 0) as hypothyroidism,
+        coalesce(flags_and_indexes.renal_failure, 0) as renal_failure,
+        coalesce(flags_and_indexes.liver_disease, 0) as liver_disease,
+        coalesce(flags_and_indexes.peptic_ulcer, 0) as peptic_ulcer,
+        coalesce(flags_and_indexes.aids, 0) as aids,
+        coalesce(flags_and_indexes.lymphoma, 0) as lymphoma,
+        coalesce(flags_and_indexes.metastatic_cancer, 0) as metastatic_cancer,
+        coalesce(flags_and_indexes.solid_tumor, 0) as solid_tumor,
+        coalesce(flags_and_indexes.rheumatoid_arthritis, 0) as rheumatoid_arthritis,
+        coalesce(flags_and_indexes.coagulopathy, 0) as coagulopathy,
+        coalesce(flags_and_indexes.obesity, 0) as obesity,
+        coalesce(flags_and_indexes.weight_loss, 0) as weight_loss,
+        coalesce(flags_and_indexes.fluid_electrolyte, 0) as fluid_electrolyte,
+        coalesce(flags_and_indexes.blood_loss_anemia, 0) as blood_loss_anemia,
+        coalesce(flags_and_indexes.deficiency_anemias, 0) as deficiency_anemias,
+        coalesce(flags_and_indexes.alcohol_abuse, 0) as alcohol_abuse,
+        coalesce(flags_and_indexes.drug_abuse, 0) as drug_abuse,
+        coalesce(flags_and_indexes.psychoses, 0) as psychoses,
+        coalesce(flags_and_indexes.depression, 0) as depression,
+        coalesce(flags_and_indexes.elixhauser_comorbidity_count, 0)::integer as elixhauser_comorbidity_count,
+        coalesce(flags_and_indexes.elixhauser_van_walraven, 0)::integer as elixhauser_van_walraven,
+        coalesce(flags_and_indexes.ahrq_readmission_index, 0)::integer as ahrq_readmission_index,
+        coalesce(flags_and_indexes.ahrq_mortality_index, 0)::integer as ahrq_mortality_index
     from admissions
     left join diagnosis_versions
         on admissions.hadm_id = diagnosis_versions.hadm_id
-    left join comorbidity_flags
-        on admissions.hadm_id = comorbidity_flags.hadm_id
-    left join index_points
-        on admissions.hadm_id = index_points.hadm_id
+    left join flags_and_indexes
+        on admissions.hadm_id = flags_and_indexes.hadm_id
 )
 
 select * from admission_elixhauser
