@@ -42,7 +42,7 @@
         {%- set values = [] -%}
         {%- for column in columns -%}
             {%- if not loop.first %}{% do values.append("', '") %}{% endif -%}
-            {%- do values.append("coalesce(cast(" ~ column ~ " as " ~ dbt.type_string() ~ "), 'NULL')") -%}
+            {%- do values.append("coalesce(" ~ column ~ "::" ~ dbt.type_string() ~ ", 'NULL')") -%}
         {%- endfor -%}
         {%- do parts.append(
             "select '" ~ columns | join(", ") ~ "' as column_name, 'unique' as failed_check, " ~ dbt.concat(values) ~ " as value, count(*) as n_records"
