@@ -10,12 +10,13 @@ import pandas as pd
 import pytest
 import yaml
 from conftest import REPO_ROOT
+from scipy.cluster.hierarchy import fcluster, ward
 from sklearn.datasets import make_blobs
 from sklearn.metrics import adjusted_rand_score, silhouette_score
 
 import segmentation.algorithms as algorithms
 import segmentation.evaluation as evaluation_module
-from segmentation.algorithms import NOISE, NearestDenseNeighbour, fit_family, knee_eps
+from segmentation.algorithms import NOISE, NearestCentroid, NearestDenseNeighbour, fit_family, knee_eps
 from segmentation.bench import run_benchmark
 from segmentation.config import ALGORITHMS, ClusteringConfig, ConfigError, project_config
 from segmentation.evaluation import EVALUATION_COLUMNS, sample_distances, silhouettes
@@ -109,6 +110,30 @@ def test_silhouettes_equal_sklearn() -> None:
     for labels, score in zip(labellings[:3], scores[:3], strict=True):
         assert score == pytest.approx(silhouette_score(values, labels), abs=1e-6)
     assert scores[3:] == [None, None]
+
+
+def by_rows(points: np.ndarray) -> np.ndarray:
+    """Points in lexicographic order of their coordinates: centroids compared whatever their cluster ids."""
+    return points[np.lexsort(points.T[::-1])]
+
+
+def test_ward_cuts_are_the_partitions_of_scipys_ward() -> None:
+    """fastcluster builds the tree; each cut must be the partition scipy's reference Ward gives (seen through
+    the cluster centroids the labeller keeps), on standardized patients whose rounded counts repeat many rows
+    (distance ties, as on real data)."""
+    features, _ = make_feature_frame(1500, seed=8)
+    matrix = build_feature_matrix(validate_patient_frame(features, FAST.features), FAST.features, 500)
+    values = matrix.standardized
+    assert len(np.unique(values, axis=0)) < 0.9 * len(values)
+    ks = list(range(2, 9))
+    fitted = fit_family("hierarchical", values, ks, FAST)
+    reference = ward(values)
+    for k, clustering in zip(ks, fitted, strict=True):
+        partition = fcluster(reference, k, criterion="maxclust")
+        expected = np.array([values[partition == cluster].mean(axis=0) for cluster in np.unique(partition)])
+        assert isinstance(clustering.labeller, NearestCentroid)
+        np.testing.assert_allclose(by_rows(clustering.labeller.centroids), by_rows(expected), rtol=0,
+                                   atol=1e-12, err_msg=f"k = {k}")
 
 
 def test_selected_segmentation_recovers_the_archetypes(staged: Frames,
